@@ -1,0 +1,17 @@
+"""yota: reverse-mode automatic differentiation for plain NumPy code."""
+from .differentiate import grad
+from .errors import (InPlaceError, InputError, NoRuleError, NotScalarError, PluginError,
+                     RuleError, YotaError)
+from .hookspecs import hookimpl
+from .primitives import Primitive, defgrad, nondifferentiable, primitive
+from .result import GradientResult
+from .tape import Tape
+from .tracked import Tracked
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "grad", "primitive", "defgrad", "nondifferentiable", "Primitive", "GradientResult",
+    "Tape", "Tracked", "hookimpl", "YotaError", "NoRuleError", "NotScalarError",
+    "InPlaceError", "InputError", "RuleError", "PluginError",
+]

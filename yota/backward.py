@@ -1,0 +1,92 @@
+"""Recording the backward pass: call each primitive's rules, un-broadcast, accumulate.
+
+Rules run on the tape's own tracked values, so every op of the backward pass lands on the same
+tape as the forward pass. Un-broadcasting and dtype fixing happen here, once, for every rule.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import NoRuleError, RuleError
+from .tracked import Tracked
+
+
+def backward(tape, output, seed):
+    """Gradients of ``output`` (weighted by ``seed``) w.r.t. every variable that reaches it.
+
+    Returns a dict: variable number -> gradient (a tracked value of ``tape``, or a constant when
+    it does not depend on the inputs). Ops that do not reach the output are skipped.
+    """
+    from .core_pack.shape import astype, sum_to
+
+    if type(output) is not Tracked or output._tape is not tape:
+        return {}
+    grads = {output._var: seed}
+    forward = tape.ops[: len(tape.ops)]
+    for op in reversed(forward):
+        out = op.out
+        g = grads.pop(out._var, None)
+        if g is None:
+            continue
+        prim = op.prim
+        if not prim.differentiable or out.dtype.kind != "f":
+            continue
+        for argnum, arg in enumerate(op.args):
+            if type(arg) is not Tracked or arg._tape is not tape or arg.dtype.kind != "f":
+                continue
+            if argnum in prim.nondiff_argnums:
+                continue
+            rule = prim.rules.get(argnum)
+            if rule is None:
+                raise NoRuleError(
+                    f"yota: primitive {prim.name} has no gradient rule for argument {argnum}; "
+                    f"define one with @{prim.name}.defgrad(argnum={argnum}), or mark the argument "
+                    "non-differentiable with @yota.primitive(nondiff_argnums=...)"
+                )
+            ga = rule(g, out, *op.args, **op.kwargs)
+            ga = _fit(ga, arg, prim, argnum, sum_to, astype)
+            var = arg._var
+            prev = grads.get(var)
+            grads[var] = ga if prev is None else prev + ga
+    return grads
+
+
+def _fit(g, arg, prim, argnum, sum_to, astype):
+    """Bring a rule's result to the argument's shape (summing broadcast axes) and dtype."""
+    try:
+        gshape, gdtype = g.shape, g.dtype
+    except AttributeError:
+        if not isinstance(g, (int, float)):
+            raise RuleError(
+                f"yota: the gradient rule of {prim.name} for argument {argnum} returned "
+                f"{type(g).__name__}, not an array"
+            ) from None
+        g = np.asarray(g, dtype=arg.dtype)
+        gshape, gdtype = g.shape, g.dtype
+    shape = arg.shape
+    if gshape != shape:
+        if not _reducible(gshape, shape):
+            raise RuleError(
+                f"yota: the gradient rule of {prim.name} for argument {argnum} returned shape "
+                f"{gshape}, which cannot be summed to the argument's shape {shape}; the rule "
+                "must return the incoming gradient's contribution for that argument"
+            )
+        g = sum_to(g, shape)
+    if gdtype != arg.dtype:
+        if gdtype.kind not in "fiub":
+            raise RuleError(
+                f"yota: the gradient rule of {prim.name} for argument {argnum} returned dtype "
+                f"{gdtype} for a {arg.dtype} argument"
+            )
+        g = astype(g, arg.dtype)
+    return g
+
+
+def _reducible(gshape, shape):
+    """True when ``shape`` broadcasts to ``gshape`` (so summing recovers it)."""
+    if len(shape) > len(gshape):
+        return False
+    for have, want in zip(gshape[len(gshape) - len(shape):], shape):
+        if want != 1 and want != have:
+            return False
+    return True

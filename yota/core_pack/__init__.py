@@ -1,0 +1,15 @@
+"""The core's own primitives, registered through the same hook as any third-party pack."""
+from ..hookspecs import hookimpl
+from . import elementwise, indexing, shape
+
+MODULES = (elementwise, shape, indexing)
+
+
+@hookimpl
+def yota_register_primitives(registry):
+    for module in MODULES:
+        for numpy_func, impl in module.IMPLEMENTS.items():
+            registry.implement(numpy_func, impl)
+    registry.add_primitive(shape.sum_to)
+    registry.add_primitive(shape.broadcast_to)
+    registry.add_primitive(indexing.index_add)

@@ -1,0 +1,29 @@
+"""The exceptions yota raises. Every message names the function, the argument and a way out."""
+
+
+class YotaError(Exception):
+    """Base class of every error yota raises on purpose."""
+
+
+class NoRuleError(YotaError, TypeError):
+    """A function reached during tracing or backward has no primitive or no gradient rule."""
+
+
+class NotScalarError(YotaError, ValueError):
+    """``grad`` was asked to differentiate an output that is not one real float."""
+
+
+class InPlaceError(YotaError, TypeError):
+    """A tracked array was written to in place, which would make its recorded value a lie."""
+
+
+class InputError(YotaError, TypeError):
+    """An argument cannot be differentiated (complex, object, integer where floats are needed)."""
+
+
+class RuleError(YotaError, ValueError):
+    """A gradient rule returned something of the wrong shape or kind."""
+
+
+class PluginError(YotaError):
+    """Plugins conflict, or a plugin registered something invalid."""

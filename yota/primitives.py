@@ -1,0 +1,114 @@
+"""Primitives: the functions yota knows how to differentiate, each with its gradient rules.
+
+A primitive wraps a plain NumPy implementation. Called on tracked values it records itself on the
+innermost tape; called on plain values it just runs the implementation. Its gradient rules, one
+per argument, have the signature ``rule(dy, y, *args, **kwargs)`` and are written with primitives
+themselves, so the backward pass is recorded too (and can be differentiated again).
+"""
+from __future__ import annotations
+
+import functools
+
+from .tracked import Tracked
+
+__all__ = ["Primitive", "primitive", "defgrad", "nondifferentiable", "bind"]
+
+
+class Primitive:
+    """A named NumPy function with a vector-Jacobian product (a "rule") per argument."""
+
+    __slots__ = ("impl", "name", "rules", "differentiable", "nondiff_argnums", "__dict__")
+
+    def __init__(self, impl, name=None, differentiable=True, nondiff_argnums=()):
+        self.impl = impl
+        self.name = name or getattr(impl, "__name__", repr(impl))
+        self.rules = {}
+        self.differentiable = differentiable
+        self.nondiff_argnums = frozenset(nondiff_argnums)
+        functools.update_wrapper(self, impl, updated=())
+
+    def __call__(self, *args, **kwargs):
+        # Hot path: find the innermost tape among the arguments, else run NumPy directly.
+        tape = None
+        for a in args:
+            if type(a) is Tracked:
+                t = a._tape
+                if tape is None or t.depth > tape.depth:
+                    tape = t
+        if tape is None:
+            return self.impl(*args, **kwargs)
+        return tape.record(self, args, kwargs)
+
+    def defgrad(self, rule=None, argnum=0):
+        """Attach ``rule(dy, y, *args, **kwargs)`` as the gradient for argument ``argnum``.
+
+        Usable as ``@p.defgrad``, ``@p.defgrad(argnum=1)`` or ``p.defgrad(rule, argnum=1)``.
+        """
+        if rule is None:
+            return lambda r: self.defgrad(r, argnum)
+        if not isinstance(argnum, int) or argnum < 0:
+            raise ValueError(f"defgrad for {self.name}: argnum must be an int >= 0, got {argnum!r}")
+        self.rules[argnum] = rule
+        return rule
+
+    def defgrad_each(self, rule):
+        """One rule for every argument, for primitives taking any number of arrays.
+
+        ``rule(argnum, dy, y, *args, **kwargs)`` (concatenate, stack, einsum...)."""
+        self.rules = _EveryArgument(rule)
+        return rule
+
+    def defgrads(self, *rules):
+        """Attach rules for arguments 0, 1, ... in order; ``None`` leaves an argument without one."""
+        for argnum, rule in enumerate(rules):
+            if rule is not None:
+                self.rules[argnum] = rule
+        return self
+
+    def __get__(self, obj, objtype=None):
+        # Used as a method (e.g. a primitive stored on a class) it binds like a function.
+        if obj is None:
+            return self
+        return functools.partial(self, obj)
+
+    def __repr__(self):
+        kind = "primitive" if self.differentiable else "non-differentiable primitive"
+        return f"<yota {kind} {self.name}>"
+
+
+class _EveryArgument(dict):
+    """Rules table whose every entry is one rule told which argument it serves."""
+
+    def __init__(self, rule):
+        super().__init__()
+        self.rule = rule
+
+    def get(self, argnum, default=None):
+        return functools.partial(self.rule, argnum)
+
+
+def primitive(fn=None, *, name=None, differentiable=True, nondiff_argnums=()):
+    """Make ``fn`` a primitive. ``@primitive`` or ``@primitive(nondiff_argnums=(1,))``."""
+    if fn is None:
+        return lambda f: Primitive(f, name, differentiable, nondiff_argnums)
+    return Primitive(fn, name, differentiable, nondiff_argnums)
+
+
+def nondifferentiable(fn=None, *, name=None):
+    """A primitive whose output carries no gradient (argmax, masks, integer results...).
+
+    It is still recorded, so static graphs recompute it from the inputs on every call.
+    """
+    if fn is None:
+        return lambda f: Primitive(f, name, differentiable=False)
+    return Primitive(fn, name, differentiable=False)
+
+
+def defgrad(fn, rule, argnum=0):
+    """Functional form of ``fn.defgrad(rule, argnum)``."""
+    if not isinstance(fn, Primitive):
+        raise TypeError(
+            f"yota.defgrad: {getattr(fn, '__name__', fn)!r} is not a primitive; "
+            "decorate it with @yota.primitive first"
+        )
+    return fn.defgrad(rule, argnum)

@@ -1,0 +1,149 @@
+"""The tape: what a traced function computed, as plain data.
+
+Variables are numbered (``%3``). Each ``Op`` calls one primitive on variables (tracked values of
+this tape) and constants, with constant keyword arguments, and defines one new variable. The tape
+also names its inputs, its outputs (recorded explicitly, never "the last op") and the guards taken
+when a tracked value was turned into a Python value. Forward and backward ops share one tape.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .errors import YotaError
+from .tracked import Tracked
+
+_state = threading.local()
+
+
+def current_depth():
+    """How many tapes are tracing in this thread right now (0 outside of ``grad``)."""
+    return getattr(_state, "depth", 0)
+
+
+class Op:
+    """``out = prim(*args, **kwargs)``; args hold tracked values of the tape and constants."""
+
+    __slots__ = ("prim", "args", "kwargs", "out")
+
+    def __init__(self, prim, args, kwargs, out):
+        self.prim = prim
+        self.args = args
+        self.kwargs = kwargs
+        self.out = out
+
+    def __repr__(self):
+        parts = [_show(a) for a in self.args]
+        parts += [f"{k}={_show(v)}" for k, v in self.kwargs.items()]
+        return f"%{self.out._var} = {self.prim.name}({', '.join(parts)})"
+
+
+def _show(x):
+    if type(x) is Tracked:
+        return f"%{x._var}"
+    if isinstance(x, np.ndarray):
+        return f"<const {x.dtype}{list(x.shape)}>" if x.size > 4 else repr(x.tolist())
+    if isinstance(x, (list, tuple)) and any(type(e) is Tracked for e in x):
+        inner = ", ".join(_show(e) for e in x)
+        return f"[{inner}]" if isinstance(x, list) else f"({inner})"
+    return repr(x)
+
+
+class Guard:
+    """During tracing, tracked value ``var`` was turned into a Python value by ``kind``."""
+
+    __slots__ = ("var", "kind", "value")
+
+    def __init__(self, var, kind, value):
+        self.var, self.kind, self.value = var, kind, value
+
+    def __repr__(self):
+        return f"guard {self.kind}(%{self.var}) == {self.value!r}"
+
+
+class Tape:
+    """Records primitive calls made on its tracked values."""
+
+    def __init__(self, depth=None):
+        self.depth = current_depth() + 1 if depth is None else depth
+        self.nodes = []       # var number -> Tracked
+        self.ops = []
+        self.inputs = []      # Tracked inputs, in order
+        self.outputs = []     # Tracked or constants, recorded explicitly
+        self.guards = []
+        self.forward_ops = 0  # how many ops the forward pass recorded
+
+    # --- recording ---------------------------------------------------------------------------
+    def input(self, value):
+        """A new input variable holding ``value``."""
+        if not hasattr(value, "dtype"):
+            value = np.float64(value)
+        t = Tracked(value, self, len(self.nodes))
+        self.nodes.append(t)
+        self.inputs.append(t)
+        return t
+
+    def record(self, prim, args, kwargs):
+        """Run ``prim`` on the values behind ``args`` and record the call (the hot path)."""
+        nested = False
+        raw = []
+        for a in args:
+            if type(a) is Tracked:
+                if a._tape is self:
+                    a = a._value
+                    nested = nested or type(a) is Tracked
+                else:
+                    nested = True
+            raw.append(a)
+        if kwargs:
+            for v in kwargs.values():
+                if type(v) is Tracked:
+                    raise YotaError(
+                        f"yota: {prim.name} was given a tracked value as a keyword argument; "
+                        "keywords of a primitive are constants, pass arrays positionally"
+                    )
+        value = (prim if nested else prim.impl)(*raw, **kwargs)
+        if not hasattr(value, "dtype"):
+            if isinstance(value, (tuple, list)):
+                raise YotaError(
+                    f"yota: primitive {prim.name} returned a {type(value).__name__}; a primitive "
+                    "returns one array. Split it into one primitive per output"
+                )
+            value = np.asarray(value)
+        out = Tracked(value, self, len(self.nodes))
+        self.nodes.append(out)
+        self.ops.append(Op(prim, args, kwargs, out))
+        return out
+
+    def concretized(self, tracked, kind, value):
+        """Called when a tracked value became a Python value (an ``if``, ``float(x)``...)."""
+        self.guards.append(Guard(tracked._var, kind, value))
+
+    # --- reading -----------------------------------------------------------------------------
+    def __len__(self):
+        return len(self.ops)
+
+    def __repr__(self):
+        lines = ["inputs: " + ", ".join(
+            f"%{t._var}: {t.dtype}{list(t.shape)}" for t in self.inputs)]
+        for i, op in enumerate(self.ops):
+            if i == self.forward_ops and i:
+                lines.append("# backward")
+            lines.append(repr(op))
+        lines += [repr(g) for g in self.guards]
+        lines.append("outputs: " + ", ".join(_show(o) for o in self.outputs))
+        return "\n".join(lines)
+
+
+class tracing:
+    """Context manager: a new tape, one level deeper than any tape already tracing here."""
+
+    def __enter__(self):
+        self.tape = Tape()
+        _state.depth = self.tape.depth
+        return self.tape
+
+    def __exit__(self, *exc):
+        _state.depth = self.tape.depth - 1
+        return False

@@ -1,0 +1,223 @@
+"""The tracked value: wraps an array or float during tracing and records every call on a tape.
+
+Operators, ndarray methods and NumPy's ``__array_ufunc__``/``__array_function__`` protocols all end
+in the registry, which maps each NumPy callable to a yota implementation made of primitives.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from .errors import InPlaceError, YotaError
+from .registry import REGISTRY
+
+_ufuncs = REGISTRY.ufuncs      # the dict itself: a lookup per operator, nothing more
+
+
+def _ufunc(u):
+    try:
+        return _ufuncs[u]
+    except KeyError:
+        return REGISTRY.ufunc(u)  # raises the "no implementation" error
+
+
+def _binary(u):
+    def op(self, other):
+        return _ufunc(u)(self, other)
+
+    def rop(self, other):
+        return _ufunc(u)(other, self)
+
+    op.__name__ = rop.__name__ = u.__name__
+    return op, rop
+
+
+def _unary(u):
+    def op(self):
+        return _ufunc(u)(self)
+
+    op.__name__ = u.__name__
+    return op
+
+
+def _method(func):
+    def method(self, *args, **kwargs):
+        return func(self, *args, **kwargs)
+
+    method.__name__ = func.__name__
+    method.__doc__ = f"Same as numpy.{func.__name__}(self, ...), recorded on the tape."
+    return method
+
+
+class Tracked:
+    """A value being traced: ``_value`` (ndarray, NumPy scalar, or a Tracked of an outer tape),
+    the ``_tape`` that records what is computed from it, and its variable number ``_var``."""
+
+    __slots__ = ("_value", "_tape", "_var", "__weakref__")
+    __array_priority__ = 1000.0
+    __hash__ = object.__hash__
+
+    def __init__(self, value, tape, var):
+        self._value = value
+        self._tape = tape
+        self._var = var
+
+    # --- what the value looks like; reading these never loses the gradient -----------------
+    shape = property(lambda self: self._value.shape)
+    ndim = property(lambda self: self._value.ndim)
+    size = property(lambda self: self._value.size)
+    dtype = property(lambda self: self._value.dtype)
+    T = property(lambda self: np.transpose(self))
+    mT = property(lambda self: np.swapaxes(self, -1, -2))
+
+    def __len__(self):
+        return len(self._value)
+
+    def __iter__(self):
+        for i in range(len(self._value)):
+            yield self[i]
+
+    def __repr__(self):
+        return f"Tracked({self._value!r}, var=%{self._var})"
+
+    # --- NumPy protocols ---------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if kwargs.get("out") is not None:
+            raise InPlaceError(
+                f"yota: numpy.{ufunc.__name__}(..., out=...) writes into an array in place, which "
+                "cannot be recorded; drop out= and use the returned value"
+            )
+        kwargs.pop("out", None)
+        if method == "__call__":
+            return _ufunc(ufunc)(*inputs, **kwargs)
+        return REGISTRY.function((ufunc, method))(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        impl = REGISTRY.functions.get(func)
+        if impl is None:
+            impl = REGISTRY.function(func)
+        return impl(*args, **kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise YotaError(
+            "yota: converting a tracked value to a plain ndarray (np.asarray, np.array, or a "
+            "NumPy function yota does not intercept) would silently drop its gradient. Use NumPy "
+            "functions on it directly (np.stack instead of np.array([...])), or wrap the "
+            "computation in a @yota.primitive with a gradient rule"
+        )
+
+    # --- conversions to Python values: recorded, so static graphs can guard them ------------
+    def _concrete(self, kind, convert):
+        result = convert(self._value)
+        self._tape.concretized(self, kind, result)
+        return result
+
+    def __bool__(self):
+        return self._concrete("bool", bool)
+
+    def __float__(self):
+        return self._concrete("float", float)
+
+    def __int__(self):
+        return self._concrete("int", int)
+
+    def __index__(self):
+        return self._concrete("index", operator.index)
+
+    def __complex__(self):
+        return self._concrete("complex", complex)
+
+    def item(self, *args):
+        return self._concrete("item", lambda v: v.item(*args))
+
+    def tolist(self):
+        return self._concrete("tolist", lambda v: v.tolist())
+
+    # --- indexing ----------------------------------------------------------------------------
+    def __getitem__(self, index):
+        return REGISTRY.function(operator.getitem)(self, index)
+
+    def __setitem__(self, index, value):
+        return REGISTRY.function(operator.setitem)(self, index, value)
+
+    # --- arithmetic --------------------------------------------------------------------------
+    __add__, __radd__ = _binary(np.add)
+    __sub__, __rsub__ = _binary(np.subtract)
+    __mul__, __rmul__ = _binary(np.multiply)
+    __truediv__, __rtruediv__ = _binary(np.true_divide)
+    __floordiv__, __rfloordiv__ = _binary(np.floor_divide)
+    __mod__, __rmod__ = _binary(np.remainder)
+    __pow__, __rpow__ = _binary(np.power)
+    __matmul__, __rmatmul__ = _binary(np.matmul)
+    __and__, __rand__ = _binary(np.bitwise_and)
+    __or__, __ror__ = _binary(np.bitwise_or)
+    __xor__, __rxor__ = _binary(np.bitwise_xor)
+    __lt__ = _binary(np.less)[0]
+    __le__ = _binary(np.less_equal)[0]
+    __gt__ = _binary(np.greater)[0]
+    __ge__ = _binary(np.greater_equal)[0]
+    __eq__ = _binary(np.equal)[0]
+    __ne__ = _binary(np.not_equal)[0]
+    __neg__ = _unary(np.negative)
+    __pos__ = _unary(np.positive)
+    __abs__ = _unary(np.absolute)
+    __invert__ = _unary(np.invert)
+
+    # --- ndarray methods people call ---------------------------------------------------------
+    sum = _method(np.sum)
+    mean = _method(np.mean)
+    prod = _method(np.prod)
+    max = _method(np.max)
+    min = _method(np.min)
+    var = _method(np.var)
+    std = _method(np.std)
+    cumsum = _method(np.cumsum)
+    cumprod = _method(np.cumprod)
+    argmax = _method(np.argmax)
+    argmin = _method(np.argmin)
+    argsort = _method(np.argsort)
+    any = _method(np.any)
+    all = _method(np.all)
+    dot = _method(np.dot)
+    swapaxes = _method(np.swapaxes)
+    clip = _method(np.clip)
+    squeeze = _method(np.squeeze)
+    ravel = _method(np.ravel)
+    round = _method(np.round)
+    trace = _method(np.trace)
+    diagonal = _method(np.diagonal)
+    repeat = _method(np.repeat)
+    take = _method(np.take)
+    nonzero = _method(np.nonzero)
+
+    def sort(self, *args, **kwargs):
+        raise InPlaceError("yota: ndarray.sort() sorts in place, which cannot be recorded; "
+                           "use y = np.sort(x) instead")
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return np.reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def flatten(self, order="C"):
+        return np.reshape(self, (-1,), order=order)
+
+    def astype(self, dtype, copy=True, **kwargs):
+        return REGISTRY.function("astype")(self, dtype)
+
+    # x += y falls back to x = x + y: the name is rebound to a new tracked value, as in autograd.
+
+    def copy(self, order="C"):
+        return np.copy(self)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self

@@ -1,0 +1,88 @@
+"""Walking arguments: attrs classes, lists, tuples and dicts, down to their leaves.
+
+A path names a leaf from the argument down: attribute names for attrs fields, positions for
+lists and tuples, keys for dicts, e.g. ``('layers', 0, 'W')``. Rebuilding copies containers and
+attrs instances (frozen ones too) and never mutates what the user passed in.
+"""
+from __future__ import annotations
+
+import copy
+
+import attrs
+
+
+def is_node(x):
+    """Does ``x`` contain leaves (attrs instance, list, tuple or dict)?"""
+    return isinstance(x, (list, tuple, dict)) or attrs.has(type(x))
+
+
+def children(x):
+    """``(key, child)`` pairs of a node."""
+    if isinstance(x, dict):
+        return list(x.items())
+    if isinstance(x, (list, tuple)):
+        return list(enumerate(x))
+    return [(f.name, getattr(x, f.name)) for f in attrs.fields(type(x))]
+
+
+def leaves(x, path=()):
+    """Yield ``(path, leaf)`` for every leaf of ``x``, depth first, in field order."""
+    if is_node(x):
+        for key, child in children(x):
+            yield from leaves(child, path + (key,))
+    else:
+        yield path, x
+
+
+def map_leaves(fn, x, path=()):
+    """A copy of ``x`` with every leaf replaced by ``fn(path, leaf)``."""
+    if not is_node(x):
+        return fn(path, x)
+    if isinstance(x, dict):
+        new = {k: map_leaves(fn, v, path + (k,)) for k, v in x.items()}
+        return new if type(x) is dict else _rebuild_mapping(x, new)
+    if isinstance(x, list):
+        new = [map_leaves(fn, v, path + (i,)) for i, v in enumerate(x)]
+        return new if type(x) is list else _rebuild_sequence(x, new)
+    if isinstance(x, tuple):
+        new = [map_leaves(fn, v, path + (i,)) for i, v in enumerate(x)]
+        if type(x) is tuple:
+            return tuple(new)
+        if hasattr(x, "_fields"):  # namedtuple
+            return type(x)(*new)
+        return _rebuild_sequence(x, new)
+    clone = copy.copy(x)
+    for f in attrs.fields(type(x)):
+        # object.__setattr__ works for frozen and slotted classes and skips validators and
+        # converters, which may not accept tracked values.
+        object.__setattr__(clone, f.name, map_leaves(fn, getattr(x, f.name), path + (f.name,)))
+    return clone
+
+
+def _rebuild_mapping(x, new):
+    try:
+        clone = copy.copy(x)
+        clone.clear()
+        clone.update(new)
+        return clone
+    except Exception:
+        return type(x)(new)
+
+
+def _rebuild_sequence(x, new):
+    try:
+        return type(x)(new)
+    except Exception:
+        return list(new) if isinstance(x, list) else tuple(new)
+
+
+def get_path(x, path):
+    """The leaf of ``x`` at ``path``."""
+    for key in path:
+        x = x[key] if isinstance(x, (list, tuple, dict)) else getattr(x, key)
+    return x
+
+
+def replace_paths(x, updates):
+    """A copy of ``x`` where the leaf at each path of the dict ``updates`` takes its value."""
+    return map_leaves(lambda p, leaf: updates[p] if p in updates else leaf, x)
