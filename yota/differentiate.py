@@ -11,7 +11,7 @@ import numpy as np
 
 from . import tree
 from .backward import backward
-from .errors import InputError, NotScalarError
+from .errors import InputError, NotScalarError, YotaError
 from .plugins import ensure_loaded
 from .result import GradientResult
 from .tape import tracing
@@ -111,9 +111,19 @@ def trace(f, args, kwargs, argnums=None):
             else:
                 wrapped.append(arg)
                 structure.append(None)
-        out = f(*wrapped, **kwargs)
+        try:
+            out = f(*wrapped, **kwargs)
+        except YotaError as exc:
+            _name_the_function(exc, f)
+            raise
         tape.forward_ops = len(tape.ops)
     return Trace(tape, structure, out), tape
+
+
+def _name_the_function(exc, f):
+    """Say which user function was being traced when yota raised (once, innermost first)."""
+    if exc.args and isinstance(exc.args[0], str) and "[while tracing" not in exc.args[0]:
+        exc.args = (f"{exc.args[0]} [while tracing {_fn_name(f)}]",) + exc.args[1:]
 
 
 def check_scalar_output(f, out):

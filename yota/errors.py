@@ -27,3 +27,12 @@ class RuleError(YotaError, ValueError):
 
 class PluginError(YotaError):
     """Plugins conflict, or a plugin registered something invalid."""
+
+
+def reject_out(name, out):
+    """NumPy's ``out=`` writes in place; a recorded value must never change under the tape."""
+    if out is not None:
+        raise InPlaceError(
+            f"yota: numpy.{name}(..., out=...) writes into an array in place, which cannot be "
+            "recorded; drop out= and use the returned value"
+        )

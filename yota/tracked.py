@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from .errors import InPlaceError, YotaError
+from .errors import InPlaceError, YotaError, reject_out
 from .registry import REGISTRY
 
 _ufuncs = REGISTRY.ufuncs      # the dict itself: a lookup per operator, nothing more
@@ -83,12 +83,8 @@ class Tracked:
 
     # --- NumPy protocols ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if kwargs.get("out") is not None:
-            raise InPlaceError(
-                f"yota: numpy.{ufunc.__name__}(..., out=...) writes into an array in place, which "
-                "cannot be recorded; drop out= and use the returned value"
-            )
-        kwargs.pop("out", None)
+        if "out" in kwargs:
+            reject_out(ufunc.__name__, kwargs.pop("out"))
         if method == "__call__":
             return _ufunc(ufunc)(*inputs, **kwargs)
         return REGISTRY.function((ufunc, method))(*inputs, **kwargs)

@@ -5,6 +5,7 @@ rule returns the gradient at the broadcast shape.
 """
 import numpy as np
 
+from ..errors import reject_out
 from ..primitives import Primitive
 
 IMPLEMENTS = {}
@@ -132,3 +133,15 @@ for _u in (np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.no
            np.isfinite, np.signbit, np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert,
            np.left_shift, np.right_shift):
     ufunc(_u, differentiable=False)
+
+_round = Primitive(lambda x, decimals=0: np.round(x, decimals), name="round", differentiable=False)
+
+
+def round_(a, decimals=0, out=None):
+    reject_out("round", out)
+    return _round(a, decimals=decimals)
+
+
+IMPLEMENTS[np.round] = round_
+if hasattr(np, "around"):
+    IMPLEMENTS[np.around] = IMPLEMENTS[np.round]

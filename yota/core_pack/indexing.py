@@ -8,7 +8,7 @@ import operator
 
 import numpy as np
 
-from ..errors import InPlaceError
+from ..errors import InPlaceError, reject_out
 from ..primitives import nondifferentiable, primitive
 from ..tracked import Tracked
 
@@ -150,9 +150,7 @@ clip.defgrad(lambda dy, y, a, lo, hi: np.where(a > hi, dy, 0.0), argnum=2)
 
 
 def clip_(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
-    if out is not None:
-        raise InPlaceError("yota: numpy.clip(..., out=...) writes in place; drop out= and use "
-                           "the returned value")
+    reject_out("clip", out)
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
     return clip(a, lo, hi)

@@ -1,6 +1,7 @@
 """Shape primitives: reshape, transpose, broadcasting, joining, dtype changes."""
 import numpy as np
 
+from ..errors import reject_out
 from ..primitives import Primitive, primitive
 
 IMPLEMENTS = {}
@@ -188,7 +189,7 @@ def _concatenate_grad(argnum, dy, y, *arrays, axis=0):
 
 @implements(np.concatenate)
 def concatenate_(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
-    _no_out("concatenate", out)
+    reject_out("concatenate", out)
     arrays = list(arrays)
     if axis is None:
         return concatenate(*[ravel(a) for a in arrays], axis=0)
@@ -210,7 +211,7 @@ def _stack_grad(argnum, dy, y, *arrays, axis=0):
 
 @implements(np.stack)
 def stack_(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
-    _no_out("stack", out)
+    reject_out("stack", out)
     arrays = list(arrays)
     if dtype is not None:
         arrays = [astype(a, dtype) for a in arrays]
@@ -260,16 +261,6 @@ def split(ary, indices_or_sections, axis=0):
     if isinstance(indices_or_sections, int) and np.shape(ary)[axis] % indices_or_sections:
         raise ValueError("array split does not result in an equal division")
     return array_split(ary, indices_or_sections, axis)
-
-
-def _no_out(name, out):
-    if out is not None:
-        from ..errors import InPlaceError
-
-        raise InPlaceError(
-            f"yota: numpy.{name}(..., out=...) writes into an array in place, which cannot be "
-            "recorded; drop out= and use the returned value"
-        )
 
 
 __all__ = [n for n, v in dict(globals()).items() if isinstance(v, Primitive)]
