@@ -74,7 +74,7 @@ def reload():
     """Forget what was loaded and load again (tests; after changing the environment variables)."""
     global _loaded
     with _lock:
-        REGISTRY.__init__()
+        REGISTRY.restore(({}, {}, {}, {}))
         PLUGINS.clear()
         _loaded = False
         _load()
@@ -125,8 +125,7 @@ def _register_one(pm, name, plugin, version):
         pm.register(plugin, name=name)
     before_p, before_f = len(REGISTRY.primitives), len(REGISTRY.ufuncs) + len(REGISTRY.functions)
     impls = [i for i in pm.hook.yota_register_primitives.get_hookimpls() if i.plugin_name == name]
-    snapshot = (dict(REGISTRY.ufuncs), dict(REGISTRY.functions), dict(REGISTRY.primitives),
-                dict(REGISTRY.provider))
+    snapshot = REGISTRY.snapshot()
     REGISTRY.plugin = name
     try:
         for impl in impls:
@@ -134,7 +133,7 @@ def _register_one(pm, name, plugin, version):
     except PluginError:
         raise
     except Exception as exc:
-        REGISTRY.ufuncs, REGISTRY.functions, REGISTRY.primitives, REGISTRY.provider = snapshot
+        REGISTRY.restore(snapshot)
         pm.unregister(name=name)
         _failed(name, version, exc, "running its yota_register_primitives hook")
         return

@@ -70,6 +70,19 @@ class Registry:
         self.provider = {}      # NumPy callable or primitive name -> plugin name
         self.plugin = None      # the plugin registering right now
 
+    def tables(self):
+        """The dicts that make up the registry (cleared and restored in place: tracked.py
+        holds a direct reference to ``ufuncs`` for speed)."""
+        return (self.ufuncs, self.functions, self.primitives, self.provider)
+
+    def snapshot(self):
+        return tuple(dict(t) for t in self.tables())
+
+    def restore(self, snapshot):
+        for table, saved in zip(self.tables(), snapshot):
+            table.clear()
+            table.update(saved)
+
     def implement(self, numpy_func, impl, *, override=False):
         """Route ``numpy_func`` (a ufunc or a NumPy function) to ``impl`` when given tracked values.
 
