@@ -7,6 +7,7 @@ from .primitives import Primitive, defgrad, nondifferentiable, primitive
 from .result import GradientResult
 from .tape import Tape
 from .tracked import Tracked
+from .transforms import checkpoint, gradient, hessian, hvp, jacobian, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
@@ -14,4 +15,5 @@ __all__ = [
     "grad", "primitive", "defgrad", "nondifferentiable", "Primitive", "GradientResult",
     "Tape", "Tracked", "hookimpl", "YotaError", "NoRuleError", "NotScalarError",
     "InPlaceError", "InputError", "RuleError", "PluginError",
+    "value_and_grad", "gradient", "vjp", "jacobian", "hessian", "hvp", "checkpoint",
 ]
