@@ -1,0 +1,149 @@
+"""np.linalg.norm as two primitives, vector_norm and matrix_norm, dispatched like NumPy does.
+
+Gradients at kinks, by convention:
+- 2-norm and Frobenius norm at 0: 0 (the subgradient of smallest size), not NaN;
+- 1-norm: sign(x), so 0 where an element is 0;
+- inf-norms and the matrix 1/inf-norms: the maximum (or minimum) is shared equally among ties;
+- ord=0 counts nonzeros: gradient 0;
+- spectral norms (ord=2/-2) and nuclear norm: from one SVD, with tied singular values resolved as
+  the SVD returns them. Their gradients cannot be differentiated again (NoRuleError) until SVD
+  has a rule.
+"""
+from __future__ import annotations
+
+import numpy as np
+from yota.core_pack.indexing import where
+from yota.core_pack.shape import reshape, sum_to
+from yota.primitives import primitive
+
+from ._util import keep_shape, ndim, normalize_axes
+
+IMPLEMENTS = {}
+
+
+def _kept(dy, y, shape, axes, keepdims):
+    """dy and y with the reduced axes back as length-1 axes, to broadcast against x."""
+    if keepdims:
+        return dy, y
+    ks = keep_shape(shape, axes)
+    return reshape(dy, ks), reshape(y, ks)
+
+
+def _over_norm(dy, x, y):
+    """dy * x / y, and 0 where the norm is 0."""
+    return dy * x / where(y == 0, 1.0, y)
+
+
+def _shared(hit, ks):
+    """1 / (number of ties) where ``hit``, 0 elsewhere; counted over the reduced axes."""
+    hit = where(hit, 1.0, 0.0)
+    return hit / sum_to(hit, ks)
+
+
+# --- vector norms --------------------------------------------------------------------------------
+@primitive
+def vector_norm(x, ord=None, axis=None, keepdims=False):
+    """``axis=None`` is the 2-norm of all elements (NumPy's default); else one int axis."""
+    return np.linalg.norm(x, ord, axis, keepdims)
+
+
+@vector_norm.defgrad
+def _vector_norm_grad(dy, y, x, ord=None, axis=None, keepdims=False):
+    shape = x.shape
+    axes = None if axis is None else (axis,)
+    dy, y = _kept(dy, y, shape, axes, keepdims)
+    if ord is None or ord == 2:
+        return _over_norm(dy, x, y)
+    if ord == 1:
+        return dy * np.sign(x)
+    if ord == np.inf or ord == -np.inf:
+        return dy * np.sign(x) * _shared(np.abs(x) == y, keep_shape(shape, axes))
+    if ord == 0:
+        return dy * (0 * x)
+    p = float(ord)                        # d ||x||_p = sign(x) |x|^(p-1) / ||x||^(p-1)
+    return dy * np.sign(x) * (np.abs(x) / where(y == 0, 1.0, y)) ** (p - 1)
+
+
+# --- matrix norms --------------------------------------------------------------------------------
+@primitive
+def matrix_norm(x, ord=None, axis=(0, 1), keepdims=False):
+    return np.linalg.norm(x, ord, axis, keepdims)
+
+
+@matrix_norm.defgrad
+def _matrix_norm_grad(dy, y, x, ord=None, axis=(0, 1), keepdims=False):
+    shape = x.shape
+    dy, y = _kept(dy, y, shape, axis, keepdims)
+    if ord is None or ord == "fro":
+        return _over_norm(dy, x, y)
+    if ord in (1, -1, np.inf, -np.inf):
+        # 1: the largest column sum (rows summed); inf: the largest row sum (columns summed).
+        summed = axis[0] if ord in (1, -1) else axis[1]
+        sums = sum_to(np.abs(x), keep_shape(shape, (summed,)))
+        return dy * np.sign(x) * _shared(sums == y, keep_shape(shape, axis))
+    if ord in (2, -2, "nuc"):
+        return dy * _svd_norm_grad(x, ord=ord, axis=axis)
+    raise ValueError(f"yota-linalg: numpy.linalg.norm: invalid norm order {ord!r} for matrices")
+
+
+@primitive(name="svd_norm_grad")
+def _svd_norm_grad(x, ord, axis):
+    """The gradient of the spectral (ord=+-2) or nuclear norm: u1 v1^T, or U V^T. No rule of its
+    own (yet): differentiating it again raises rather than returning a wrong answer."""
+    m = np.moveaxis(x, axis, (-2, -1))
+    u, _, vt = np.linalg.svd(m, full_matrices=False)
+    if ord == "nuc":
+        g = u @ vt
+    else:
+        pick = slice(0, 1) if ord == 2 else slice(-1, None)   # largest or smallest
+        g = u[..., :, pick] @ vt[..., pick, :]
+    return np.moveaxis(g, (-2, -1), axis)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """np.linalg.norm on tracked values, choosing a vector or a matrix norm as NumPy does."""
+    nd = ndim(x)
+    if axis is None:
+        if ord is None or (ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1):
+            return vector_norm(x, keepdims=keepdims)
+        axis = tuple(range(nd))
+    elif not isinstance(axis, tuple):
+        try:
+            axis = (int(axis),)
+        except TypeError:
+            raise TypeError("yota-linalg: numpy.linalg.norm: axis must be None, an int or a "
+                            f"tuple of ints, got {axis!r}") from None
+    axis = normalize_axes(axis, nd, "linalg.norm")
+    if len(axis) == 1:
+        if isinstance(ord, str):
+            raise ValueError(f"yota-linalg: numpy.linalg.norm: invalid norm order {ord!r} for "
+                             "vectors")
+        return vector_norm(x, ord=ord, axis=axis[0], keepdims=keepdims)
+    if len(axis) == 2:
+        if axis[0] == axis[1]:
+            raise ValueError("yota-linalg: numpy.linalg.norm: duplicate axes given")
+        return matrix_norm(x, ord="fro" if ord == "f" else ord, axis=axis, keepdims=keepdims)
+    raise ValueError("yota-linalg: numpy.linalg.norm: improper number of dimensions to norm "
+                     f"({len(axis)} axes; give 1 for a vector norm or 2 for a matrix norm)")
+
+
+IMPLEMENTS[np.linalg.norm] = norm
+if hasattr(np.linalg, "vector_norm"):
+    def _vector_norm_(x, /, *, axis=None, keepdims=False, ord=2):
+        if axis is None and ord in (2, None):
+            return vector_norm(x, keepdims=keepdims)
+        if axis is None:                         # any ord over all elements: flatten first
+            flat = vector_norm(reshape(x, (-1,)), ord=ord, axis=0)
+            return reshape(flat, (1,) * ndim(x)) if keepdims else flat
+        if isinstance(axis, tuple) and len(axis) > 1:
+            raise NotImplementedError(
+                "yota-linalg: numpy.linalg.vector_norm over several axes is only supported for "
+                "ord=2 with axis=None; reshape the axes into one first")
+        return norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+    def _matrix_norm_(x, /, *, keepdims=False, ord="fro"):
+        return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+    IMPLEMENTS[np.linalg.vector_norm] = _vector_norm_
+    IMPLEMENTS[np.linalg.matrix_norm] = _matrix_norm_
+PRIMITIVES = (vector_norm, matrix_norm, _svd_norm_grad)

@@ -1,0 +1,156 @@
+"""Inverse, solve, determinants and Cholesky: primitives over square matrices (stacks of them in
+the last two axes) whose rules are written with matmul, solve and inv, so they can be
+differentiated again. The rules assume the matrices are invertible, as the functions do.
+"""
+from __future__ import annotations
+
+import numpy as np
+from yota.primitives import nondifferentiable, primitive
+
+from ._util import add_last, add_second_last, drop_last, mT, ndim
+from .products import matmul
+
+IMPLEMENTS = {}
+
+
+def _det_axes(x):
+    """x[..., None, None]: a scalar per matrix, against the matrix."""
+    return add_last(add_last(x))
+
+
+# --- inv -----------------------------------------------------------------------------------------
+@primitive
+def inv(a):
+    return np.linalg.inv(a)
+
+
+# d(A^-1) = -A^-1 dA A^-1, so the gradient is -Y^T dy Y^T.
+inv.defgrad(lambda dy, y, a: -matmul(mT(y), matmul(dy, mT(y))))
+
+
+# --- solve ---------------------------------------------------------------------------------------
+def _b_is_vector(a, b):
+    """NumPy >= 2 reads b as a vector exactly when it is 1-D."""
+    return ndim(b) == 1
+
+
+@primitive
+def solve(a, b):
+    return np.linalg.solve(a, b)
+
+
+def _solve_grad_b(dy, x, a, b):
+    """A^-T dy; a vector b against a stack of matrices is solved as a stack of columns."""
+    if _b_is_vector(a, b) and ndim(a) > 2:
+        return drop_last(solve(mT(a), add_last(dy)))
+    return solve(mT(a), dy)
+
+
+def _solve_grad_a(dy, x, a, b):
+    """-(A^-T dy) x^T."""
+    gb = _solve_grad_b(dy, x, a, b)
+    if _b_is_vector(a, b):
+        return -(add_last(gb) * add_second_last(x))
+    return -matmul(gb, mT(x))
+
+
+solve.defgrads(_solve_grad_a, _solve_grad_b)
+
+
+# --- determinants ------------------------------------------------------------------------------
+@primitive
+def det(a):
+    return np.linalg.det(a)
+
+
+# d det(A) = det(A) tr(A^-1 dA): the gradient is dy det(A) A^-T.
+det.defgrad(lambda dy, y, a: _det_axes(dy * y) * mT(inv(a)))
+
+
+@primitive(name="slogdet_logabsdet")
+def logabsdet(a):
+    return np.linalg.slogdet(a)[1]
+
+
+logabsdet.defgrad(lambda dy, y, a: _det_axes(dy) * mT(inv(a)))
+slogdet_sign = nondifferentiable(lambda a: np.linalg.slogdet(a)[0], name="slogdet_sign")
+_SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
+
+
+def slogdet(a):
+    """np.linalg.slogdet: (sign, logabsdet), two primitives; the sign carries no gradient."""
+    return _SlogdetResult(slogdet_sign(a), logabsdet(a))
+
+
+# --- Cholesky ----------------------------------------------------------------------------------
+@primitive
+def cholesky(a):
+    return np.linalg.cholesky(a)
+
+
+@cholesky.defgrad
+def _cholesky_grad(dy, L, a):
+    """Symmetric gradient (Murray 2016, arXiv:1602.07527): with Phi taking the lower triangle
+    and halving the diagonal, S = L^-T Phi(L^T dy) L^-1 and the gradient is (S + S^T) / 2.
+
+    NumPy reads only the lower triangle of ``a``; this rule spreads the gradient over both
+    triangles, which is right for the symmetric matrices Cholesky is meant for (perturbations
+    that keep ``a`` symmetric), as in autograd and JAX.
+    """
+    n = L.shape[-1]
+    phi = np.tril(np.ones((n, n), dtype=dy.dtype)) - 0.5 * np.eye(n, dtype=dy.dtype)
+    p = matmul(mT(L), dy) * phi
+    lt = mT(L)
+    s = solve(lt, mT(solve(lt, mT(p))))    # L^-T P L^-1
+    return 0.5 * (s + mT(s))
+
+
+def cholesky_(a, /, *, upper=False):
+    chol = cholesky(a)
+    return mT(chol) if upper else chol
+
+
+# --- built from the above ------------------------------------------------------------------------
+def matrix_power(a, n):
+    """np.linalg.matrix_power: repeated squaring with matmul; inv first for negative n."""
+    if not isinstance(n, (int, np.integer)):
+        raise TypeError("yota-linalg: numpy.linalg.matrix_power: exponent must be an integer, "
+                        f"got {n!r}")
+    shape = np.shape(a)
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise np.linalg.LinAlgError(
+            f"yota-linalg: numpy.linalg.matrix_power needs square matrices, got shape {shape}")
+    if n == 0:
+        return np.broadcast_to(np.eye(shape[-1], dtype=a.dtype), shape).copy()
+    if n < 0:
+        a, n = inv(a), -n
+    result, base = None, a
+    while n:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    return result
+
+
+def multi_dot(arrays, *, out=None):
+    """np.linalg.multi_dot: a chain of matmuls (left to right; 1-D ends are vectors)."""
+    from ._util import reject_out
+
+    reject_out("linalg.multi_dot", out)
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("yota-linalg: numpy.linalg.multi_dot needs at least two arrays")
+    result = arrays[0]
+    for x in arrays[1:]:
+        result = matmul(result, x)
+    return result
+
+
+IMPLEMENTS.update({
+    np.linalg.inv: inv, np.linalg.solve: solve, np.linalg.det: det,
+    np.linalg.slogdet: slogdet, np.linalg.cholesky: cholesky_,
+    np.linalg.matrix_power: matrix_power, np.linalg.multi_dot: multi_dot,
+})
+PRIMITIVES = (inv, solve, det, logabsdet, slogdet_sign, cholesky)
