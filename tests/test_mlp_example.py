@@ -30,10 +30,13 @@ def _params(model):
     return {path: leaf for path, leaf in yota.tree.leaves(model) if isinstance(leaf, np.ndarray)}
 
 
-def _run(mlp, data, *, epochs=3, seed=0, dynamic=True, optimizer="adam", hidden=(32,)):
+LR = {"adam": 0.01, "momentum": 0.1}  # higher than the defaults: few steps here
+
+
+def _run(mlp, data, *, epochs=4, seed=0, dynamic=True, optimizer="adam", hidden=(32,)):
     sizes = [data[0].shape[1], *hidden, 10]
     model = mlp.MLP.init(np.random.default_rng(seed), sizes)
-    opt = mlp.make_optimizer(optimizer)
+    opt = mlp.make_optimizer(optimizer, LR[optimizer])
     return mlp.train(model, data, epochs=epochs, batch_size=32, opt=opt, seed=seed,
                      dynamic=dynamic, progress=False)
 
@@ -50,8 +53,8 @@ def test_digits_split_is_fixed_and_scaled(mlp):
 @pytest.mark.parametrize("optimizer", ["adam", "momentum"])
 def test_few_epochs_on_a_subset_learn(mlp, small, optimizer):
     model, history = _run(mlp, small, optimizer=optimizer)
-    assert history["loss"][-1] < 0.6 * history["loss"][0]
-    assert history["test_acc"][-1] > 0.6          # chance is 0.1
+    assert history["loss"][-1] < 0.3 * history["loss"][0]
+    assert history["test_acc"][-1] > 0.7          # chance is 0.1
     assert mlp.accuracy(model, small[2], small[3]) == history["test_acc"][-1]
 
 
@@ -60,7 +63,7 @@ def test_tanh_and_two_hidden_layers_learn(mlp, small):
     model = mlp.MLP.init(np.random.default_rng(1), sizes, activation="tanh")
     assert [layer.W.shape for layer in model.layers] == [(64, 32), (32, 16), (16, 10)]
     model, history = mlp.train(model, small, epochs=3, batch_size=32,
-                               opt=mlp.make_optimizer("adam"), dynamic=True, progress=False)
+                               opt=mlp.make_optimizer("adam", 0.01), dynamic=True, progress=False)
     assert history["loss"][-1] < history["loss"][0]
     assert history["test_acc"][-1] > 0.5
 

@@ -195,6 +195,7 @@ def plot(history, path):
     right.set(title="test accuracy", xlabel="epoch", ylabel="accuracy")
     for ax in (left, right):
         ax.grid(alpha=0.3)
+    fig.suptitle(f"test accuracy after {len(epochs)} epochs: {history['test_acc'][-1]:.1%}")
     fig.tight_layout()
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -207,14 +208,14 @@ def plot(history, path):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=None,
                    help="learning rate (default: one that suits the optimizer)")
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
-    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+    p.add_argument("--schedule", choices=["constant", "cosine"], default="cosine",
                    help="learning-rate schedule (cosine: 10%% warm-up, then decay to 0)")
-    p.add_argument("--hidden", type=int, nargs="*", default=[64],
+    p.add_argument("--hidden", type=int, nargs="*", default=[128, 64],
                    help="hidden layer widths (none: logistic regression)")
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
     p.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
