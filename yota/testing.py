@@ -1,16 +1,61 @@
-"""Checking gradients against central finite differences, for yota's tests and pack authors."""
+"""Checking gradients against central finite differences: for yota's tests and pack authors.
+
+- ``check_grads(f, *args, order=1, modes=("static", "dynamic"))``: yota's gradients of scalar
+  ``f`` (and, with ``order=2, 3``, of its projected gradients) against finite differences
+  computed in float64;
+- ``check_primitive(fn, *args)``: the same for one primitive (or a NumPy function a pack
+  implements) with any output shape, naming the primitive and its pack when it fails;
+- ``pack_primitives(pack)``, ``missing_rules(prim)``, ``check_rules_complete(pack)``: does every
+  primitive a pack registers have a rule for every differentiable argument?
+
+Hypothesis strategies for shapes, broadcasting and dtypes are in ``yota.strategies``; the pytest
+plugin (``yota.pytest_plugin``) offers all of this as fixtures.
+"""
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 
 from . import tree
 from .differentiate import grad
+from .plugins import ensure_loaded
+from .primitives import Primitive
+from .registry import REGISTRY
+from .tracked import Tracked
 
-__all__ = ["check_grads", "numerical_grad", "GradientMismatch"]
+__all__ = ["check_grads", "check_primitive", "numerical_grad", "GradientMismatch",
+           "MissingRules", "pack_primitives", "missing_rules", "check_rules_complete",
+           "find_primitive"]
+
+MODES = ("static", "dynamic")
+# Leaves up to this size are checked element by element (the report names the worst index);
+# larger ones along random directions (cheap, and a wrong entry still shows).
+ELEMENTWISE_MAX = 32
+DIRECTIONS = 3
 
 
 class GradientMismatch(AssertionError):
     """yota's gradient and the finite-difference estimate disagree."""
+
+
+class MissingRules(AssertionError):
+    """A primitive has no gradient rule for an argument that can carry a gradient."""
+
+
+# --- finite differences ------------------------------------------------------------------------
+def _step(base, eps):
+    return eps if eps is not None else 1e-6 * max(1.0, float(np.max(np.abs(base), initial=0.0)))
+
+
+def _with_leaf(args, argnum, path, value):
+    new_args = list(args)
+    new_args[argnum] = tree.replace_paths(args[argnum], {path: value}) if path else value
+    return new_args
+
+
+def _leaf_value(leaf, probe):
+    return probe if isinstance(leaf, np.ndarray) else float(probe)
 
 
 def numerical_grad(f, args, argnum, eps=None):
@@ -22,68 +67,335 @@ def numerical_grad(f, args, argnum, eps=None):
         if not _is_float(leaf):
             continue
         base = np.array(leaf, dtype=np.float64)
-        h = eps if eps is not None else 1e-6 * max(1.0, float(np.max(np.abs(base), initial=0.0)))
+        h = _step(base, eps)
         g = np.zeros_like(base)
         for i in np.ndindex(base.shape):
             vals = []
             for sign in (1, -1):
                 probe = base.copy()
                 probe[i] += sign * h
-                leaf_value = probe if isinstance(leaf, np.ndarray) else float(probe)
-                new_args = list(args)
-                new_args[argnum] = (tree.replace_paths(args[argnum], {path: leaf_value})
-                                    if path else leaf_value)
-                vals.append(float(f(*new_args)))
+                vals.append(float(f(*_with_leaf(args, argnum, path, _leaf_value(leaf, probe)))))
             g[i] = (vals[0] - vals[1]) / (2 * h)
         out[path] = g
     return out
 
 
-def check_grads(f, *args, rtol=None, atol=None, dynamic=True, argnums=None):
-    """Compare ``yota.grad(f, *args)`` with central finite differences (in float64).
+def _directional(f, args, argnum, path, leaf, u, eps):
+    """Central difference of ``f`` along ``u`` at the leaf ``path`` of argument ``argnum``."""
+    base = np.array(leaf, dtype=np.float64)
+    h = _step(base, eps)
+    vals = [float(f(*_with_leaf(args, argnum, path, _leaf_value(leaf, base + sign * h * u))))
+            for sign in (1, -1)]
+    return (vals[0] - vals[1]) / (2 * h)
 
-    Also checks that each gradient has its argument's shape and dtype. Raises GradientMismatch
-    naming the argument, the path and the worst relative error.
+
+# --- check_grads -------------------------------------------------------------------------------
+def check_grads(f, *args, order=1, modes=MODES, rtol=None, atol=None, dynamic=None,
+                argnums=None, eps=None, seed=0, name=None, arg_names=None):
+    """Compare yota's gradients of scalar ``f(*args)`` with central finite differences.
+
+    ``modes`` are "static" (compiled graphs; warmed up on nearby inputs, then replayed) and
+    "dynamic" (traced every call); both by default. ``dynamic=True``/``False`` picks one mode
+    (the older spelling). ``order=2`` also checks the gradient of ``<grad f, u>`` for random
+    directions ``u``, and so on up. Finite differences run in float64; float32 arguments get
+    looser tolerances. Checks the value, and each gradient's shape and dtype. Raises
+    GradientMismatch naming the function, mode, order, argument, path and worst relative error.
+    Returns ``(value, GradientResult)`` of the first mode.
     """
-    value, g = grad(f, *args, dynamic=dynamic)
+    if dynamic is not None:
+        modes = ("dynamic",) if dynamic else ("static",)
+    modes = (modes,) if isinstance(modes, str) else tuple(modes)
+    bad = [m for m in modes if m not in MODES]
+    if bad or not modes:
+        raise ValueError(f"check_grads: modes must be a non-empty subset of {MODES}, got {modes!r}")
+    if not isinstance(order, int) or order < 1:
+        raise ValueError(f"check_grads: order must be an int >= 1, got {order!r}")
     low = any(_is_float(leaf) and np.result_type(leaf) != np.float64
               for a in args for _, leaf in tree.leaves(a))
     rtol = rtol if rtol is not None else (2e-2 if low else 1e-5)
     atol = atol if atol is not None else (2e-3 if low else 1e-6)
-    name = getattr(f, "__name__", repr(f))
-    expected_value = f(*args)
-    if not np.allclose(value, expected_value, rtol=rtol, atol=atol, equal_nan=True):
-        raise GradientMismatch(f"{name}: value {value!r} differs from f(*args) = "
-                               f"{expected_value!r}")
-    nums = range(len(args)) if argnums is None else argnums
-    for i in nums:
-        for path, expected in numerical_grad(f, args, i).items():
-            got = _lookup(g[i], path)
-            leaf = tree.get_path(args[i], path)
-            where = f"{name}: argument {i}" + (f" at path {path!r}" if path else "")
-            if got is None:
-                got = np.zeros_like(expected)
-            got_arr = np.asarray(got)
-            if got_arr.shape != np.shape(leaf):
-                raise GradientMismatch(f"{where}: gradient has shape {got_arr.shape}, argument "
-                                       f"has shape {np.shape(leaf)}")
-            if isinstance(leaf, np.ndarray) and got_arr.dtype != leaf.dtype:
-                raise GradientMismatch(f"{where}: gradient has dtype {got_arr.dtype}, argument "
-                                       f"has dtype {leaf.dtype}")
-            if not np.allclose(got_arr, expected, rtol=rtol, atol=atol, equal_nan=True):
-                err = np.abs(got_arr - expected) / (np.abs(expected) + atol)
-                raise GradientMismatch(
-                    f"{where}: gradient differs from finite differences (worst relative error "
-                    f"{np.nanmax(err):.3g})\nyota:\n{got_arr}\nfinite differences:\n{expected}")
-    return value, g
+    name = name or getattr(f, "__name__", None) or repr(f)
+    nums = range(len(args)) if argnums is None else (
+        (argnums,) if isinstance(argnums, int) else argnums)
+    ctx = _Context(name, rtol, atol, eps, arg_names)
+    first = None
+    for mode in modes:
+        rng = np.random.default_rng(seed)
+        fj = f
+        for level in range(1, order + 1):
+            where = f"check_grads({name}): mode {mode!r}" + (f", order {level}" if order > 1
+                                                               else "")
+            value, g = _grad_in_mode(fj, args, mode, rng)
+            if level == 1:
+                _check_value(where, value, f(*args), rtol, atol)
+                first = first or (value, g)
+            for i in nums:
+                _compare_argument(ctx, where, fj, args, i, g[i], rng, check_dtype=level == 1)
+            if level < order:
+                fj = _projected(fj, args, nums, mode, rng)
+    return first
 
 
-def _lookup(gi, path):
-    if isinstance(gi, dict):
-        return gi.get(path)
-    return gi
+class _Context:
+    def __init__(self, name, rtol, atol, eps, arg_names):
+        self.name, self.rtol, self.atol, self.eps = name, rtol, atol, eps
+        self.arg_names = arg_names
 
 
+def _grad_in_mode(f, args, mode, rng):
+    if mode == "dynamic":
+        return grad(f, *args, dynamic=True)
+    # Static: trace (and compile) on nearby inputs first, then replay on the real ones, so a
+    # graph that baked a value in, or did not replay at all, shows up.
+    try:
+        grad(f, *[_nearby(a, rng) for a in args], dynamic=False)
+    except Exception:  # the check below reports what the real inputs do
+        pass
+    return grad(f, *args, dynamic=False)
+
+
+def _nearby(arg, rng):
+    def move(path, leaf):
+        if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f":
+            return (leaf * (1 + 1e-3 * rng.standard_normal(leaf.shape))).astype(leaf.dtype)
+        if isinstance(leaf, (float, np.floating)):
+            return type(leaf)(leaf * (1 + 1e-3 * rng.standard_normal()))
+        return leaf
+
+    return tree.map_leaves(move, arg)
+
+
+def _check_value(where, value, expected, rtol, atol):
+    if not np.allclose(value, expected, rtol=rtol, atol=atol, equal_nan=True):
+        raise GradientMismatch(f"{where}: value {value!r} differs from f(*args) = {expected!r}")
+
+
+def _compare_argument(ctx, where, f, args, i, gi, rng, check_dtype):
+    args64 = [_to64(a) for a in args]
+    label = f"argument {i}"
+    if ctx.arg_names and i < len(ctx.arg_names) and ctx.arg_names[i]:
+        label += f" ({ctx.arg_names[i]})"
+    for path, leaf in tree.leaves(args[i]):
+        if not _is_float(leaf):
+            continue
+        at = f"{where}, {label}" + (f" at path {path!r}" if path else "")
+        got = gi.get(path) if isinstance(gi, dict) else gi
+        got = np.zeros(np.shape(leaf)) if got is None else got
+        if type(got) is Tracked:
+            raise GradientMismatch(f"{at}: the gradient is still a tracked value")
+        got = np.asarray(got)
+        if got.shape != np.shape(leaf):
+            raise GradientMismatch(f"{at}: gradient has shape {got.shape}, argument has shape "
+                                   f"{np.shape(leaf)}")
+        if check_dtype and isinstance(leaf, np.ndarray) and got.dtype != leaf.dtype:
+            raise GradientMismatch(f"{at}: gradient has dtype {got.dtype}, argument has dtype "
+                                   f"{leaf.dtype}")
+        leaf64 = tree.get_path(args64[i], path)
+        if got.size <= ELEMENTWISE_MAX:
+            expected = _numerical_leaf(f, args64, i, path, leaf64, ctx.eps)
+            _report(ctx, at, got.astype(np.float64), expected)
+        else:
+            for _ in range(DIRECTIONS):
+                u = rng.standard_normal(got.shape)
+                expected = _directional(f, args64, i, path, leaf64, u, ctx.eps)
+                got_u = float(np.sum(got.astype(np.float64) * u))
+                _report(ctx, at, np.array(got_u), np.array(expected), direction=True)
+
+
+def _numerical_leaf(f, args, argnum, path, leaf, eps):
+    base = np.array(leaf, dtype=np.float64)
+    h = _step(base, eps)
+    g = np.zeros_like(base)
+    for idx in np.ndindex(base.shape):
+        vals = []
+        for sign in (1, -1):
+            probe = base.copy()
+            probe[idx] += sign * h
+            vals.append(float(f(*_with_leaf(args, argnum, path, _leaf_value(leaf, probe)))))
+        g[idx] = (vals[0] - vals[1]) / (2 * h)
+    return g
+
+
+def _report(ctx, at, got, expected, direction=False):
+    rtol, atol = ctx.rtol, ctx.atol
+    if np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True):
+        return
+    diff = np.abs(got - expected)
+    err = diff / np.maximum(np.abs(expected), atol)
+    err = np.where(np.isnan(err), np.inf, err)
+    worst = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+    what = "along a random direction" if direction else (
+        f"at index {tuple(int(k) for k in worst)}" if worst else "")
+    msg = (f"{at}: gradient differs from central finite differences, worst relative error "
+           f"{float(err[worst]):.3g} {what} (yota {float(got[worst]):.6g}, finite differences "
+           f"{float(expected[worst]):.6g}; rtol={rtol:g}, atol={atol:g})").replace("  ", " ")
+    if not direction and got.size <= 16:
+        msg += f"\nyota:\n{got}\nfinite differences:\n{expected}"
+    raise GradientMismatch(msg)
+
+
+def _projected(f, args, nums, mode, rng):
+    """``x -> sum_i <grad_i f(x), u_i>`` for fixed random ``u_i``: checking its gradient checks
+    the second derivatives (a Hessian-vector product) without forming them."""
+    dirs = {i: {path: rng.standard_normal(np.shape(leaf))
+                for path, leaf in tree.leaves(args[i]) if _is_float(leaf)} for i in nums}
+    dynamic = mode == "dynamic"
+
+    def projected(*a):
+        _, g = grad(f, *a, dynamic=dynamic)
+        total = 0.0
+        for i, d in dirs.items():
+            for path, u in d.items():
+                gi = g[i].get(path) if isinstance(g[i], dict) else g[i]
+                if gi is not None:
+                    total = total + vdot(gi, u)
+        return total
+
+    projected.__name__ = f"<grad {getattr(f, '__name__', 'f')}, u>"
+    return projected
+
+
+def vdot(a, u):
+    """``sum(a * u)`` with core primitives only (no reductions pack needed); ``u`` is constant
+    and takes ``a``'s dtype."""
+    from .core_pack.shape import sum_to
+
+    dtype = getattr(a, "dtype", np.dtype(np.float64))
+    return sum_to(a * np.asarray(u, dtype=dtype), ())
+
+
+# --- the pack author's kit ---------------------------------------------------------------------
+def find_primitive(fn):
+    """``(primitive or None, provider)`` for a Primitive, a registered NumPy callable or a
+    primitive name."""
+    ensure_loaded()
+    if isinstance(fn, Primitive):
+        return fn, REGISTRY.provider.get(fn.name)
+    if isinstance(fn, str):
+        return REGISTRY.primitives.get(fn), REGISTRY.provider.get(fn)
+    table = REGISTRY.ufuncs if isinstance(fn, np.ufunc) else REGISTRY.functions
+    impl = table.get(fn)
+    provider = REGISTRY.provider.get(fn)
+    if isinstance(impl, Primitive):
+        return impl, provider
+    name = getattr(fn, "__name__", None)
+    prim = REGISTRY.primitives.get(name) if name else None
+    return prim, provider
+
+
+def parameters(prim):
+    """Positional parameters of a primitive's implementation: ``[(name, kind, has_default)]``;
+    ``None`` when they cannot be read."""
+    impl = prim.impl
+    if isinstance(impl, np.ufunc):
+        return [(f"x{i + 1}" if impl.nin > 1 else "x", "positional", False)
+                for i in range(impl.nin)]
+    try:
+        sig = inspect.signature(impl)
+    except (TypeError, ValueError):
+        return None
+    out = []
+    for p in sig.parameters.values():
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            out.append((p.name, "positional", p.default is not p.empty))
+        elif p.kind is p.VAR_POSITIONAL:
+            out.append((p.name, "varargs", False))
+    return out
+
+
+def _has_every_rule(prim):
+    return type(prim.rules).__name__ == "_EveryArgument"
+
+
+def missing_rules(prim):
+    """Arguments of ``prim`` that may carry a gradient but have no rule: ``[(argnum, name)]``.
+
+    A positional parameter without a default carries a gradient unless the primitive lists it
+    in ``nondiff_argnums`` (or is non-differentiable as a whole); ``*args`` need
+    ``defgrad_each``. Parameters with defaults (``axis=0``) count as options.
+    """
+    if not prim.differentiable or _has_every_rule(prim):
+        return []
+    params = parameters(prim)
+    if params is None:
+        return []
+    missing = []
+    for argnum, (name, kind, has_default) in enumerate(params):
+        if kind == "varargs":
+            missing.append((argnum, f"*{name}"))
+        elif not has_default and argnum not in prim.nondiff_argnums and \
+                prim.rules.get(argnum) is None:
+            missing.append((argnum, name))
+    return missing
+
+
+def pack_primitives(pack):
+    """``{name: Primitive}`` of every primitive the plugin ``pack`` registered (directly or as
+    the implementation of a NumPy function)."""
+    ensure_loaded()
+    from .plugins import PLUGINS
+
+    if pack not in PLUGINS:
+        known = ", ".join(sorted(PLUGINS)) or "none"
+        raise LookupError(f"yota: no plugin named {pack!r} is loaded (loaded: {known}); install it "
+                          "(pip install -e <folder>) so its entry point in group 'yota' is found")
+    return {name: p for name, p in sorted(REGISTRY.primitives.items())
+            if REGISTRY.provider.get(name) == pack}
+
+
+def check_rules_complete(pack):
+    """Raise MissingRules listing every (primitive, argument) of ``pack`` without a rule."""
+    problems = []
+    for name, prim in pack_primitives(pack).items():
+        for argnum, arg in missing_rules(prim):
+            if arg.startswith("*"):
+                fix = f"use @{name}.defgrad_each for a primitive taking any number of arrays"
+            else:
+                fix = (f"add @{name}.defgrad(argnum={argnum}), or declare it with "
+                       f"nondiff_argnums=({argnum},) if it never carries a gradient")
+            problems.append(f"primitive {name!r} has no gradient rule for argument {argnum} "
+                            f"({arg}); {fix}")
+    if problems:
+        raise MissingRules(f"pack {pack!r}: " + "\n".join(problems))
+
+
+def check_primitive(fn, *args, order=1, modes=MODES, rtol=None, atol=None, argnums=None,
+                    seed=0, **kwargs):
+    """check_grads for one primitive, or a NumPy/SciPy function a pack implements, with any
+    output shape: its output is weighed by a fixed random cotangent, so every entry of the
+    Jacobian counts. Keyword arguments go to ``fn``. Failures name the primitive, its pack and
+    the argument (by number and parameter name)."""
+    prim, provider = find_primitive(fn)
+    label = getattr(fn, "__name__", None) or repr(fn)
+    if prim is not None:
+        label = f"primitive {prim.name!r}" + (f" (pack {provider!r})" if provider else "")
+    params = parameters(prim) if prim is not None else None
+    arg_names = _arg_names(params, len(args)) if params else None
+    out = fn(*args, **kwargs)
+    rng = np.random.default_rng(seed + 1)
+    weights = rng.standard_normal(np.shape(out))
+
+    def weighed(*a):
+        return vdot(fn(*a, **kwargs), weights)
+
+    weighed.__name__ = label
+    return check_grads(weighed, *args, order=order, modes=modes, rtol=rtol, atol=atol,
+                       argnums=argnums, seed=seed, name=label, arg_names=arg_names)
+
+
+def _arg_names(params, n):
+    names = []
+    for i in range(n):
+        if i < len(params) and params[i][1] != "varargs":
+            names.append(params[i][0])
+        elif params[-1][1] == "varargs":
+            names.append(f"*{params[-1][0]}[{i - len(params) + 1}]")
+        else:
+            names.append(None)
+    return names
+
+
+# --- helpers -----------------------------------------------------------------------------------
 def _is_float(x):
     return (isinstance(x, np.ndarray) and x.dtype.kind == "f") or isinstance(
         x, (float, np.floating))
