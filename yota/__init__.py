@@ -8,6 +8,7 @@ from .result import GradientResult
 from .tape import Tape
 from .tracked import Tracked
 from .transforms import checkpoint, gradient, hessian, hvp, jacobian, value_and_grad, vjp
+from . import optim  # yota.optim.Adam after a plain `import yota`
 
 __version__ = "0.1.0"
 
