@@ -6,14 +6,15 @@ Gradients at kinks, by convention:
 - inf-norms and the matrix 1/inf-norms: the maximum (or minimum) is shared equally among ties;
 - ord=0 counts nonzeros: gradient 0;
 - spectral norms (ord=2/-2) and nuclear norm: from one SVD, with tied singular values resolved as
-  the SVD returns them. Their gradients cannot be differentiated again (NoRuleError) until SVD
-  has a rule.
+  the SVD returns them. Their gradients cannot be differentiated again (a NoRuleError says so)
+  until SVD has a rule.
 """
 from __future__ import annotations
 
 import numpy as np
 from yota.core_pack.indexing import where
 from yota.core_pack.shape import reshape, sum_to
+from yota.errors import NoRuleError
 from yota.primitives import primitive
 
 from ._util import keep_shape, ndim, normalize_axes
@@ -87,9 +88,8 @@ def _matrix_norm_grad(dy, y, x, ord=None, axis=(0, 1), keepdims=False):
 
 
 @primitive(name="svd_norm_grad")
-def _svd_norm_grad(x, ord, axis):
-    """The gradient of the spectral (ord=+-2) or nuclear norm: u1 v1^T, or U V^T. No rule of its
-    own (yet): differentiating it again raises rather than returning a wrong answer."""
+def _svd_norm_grad(x, *, ord, axis):
+    """The gradient of the spectral (ord=+-2) or nuclear norm: u1 v1^T, or U V^T."""
     m = np.moveaxis(x, axis, (-2, -1))
     u, _, vt = np.linalg.svd(m, full_matrices=False)
     if ord == "nuc":
@@ -98,6 +98,15 @@ def _svd_norm_grad(x, ord, axis):
         pick = slice(0, 1) if ord == 2 else slice(-1, None)   # largest or smallest
         g = u[..., :, pick] @ vt[..., pick, :]
     return np.moveaxis(g, (-2, -1), axis)
+
+
+@_svd_norm_grad.defgrad
+def _svd_norm_second_order(dy, y, x, *, ord, axis):
+    raise NoRuleError(
+        f"yota-linalg: the second derivative of numpy.linalg.norm(x, ord={ord!r}) needs the "
+        "derivative of the SVD, which yota-linalg does not have yet; use ord='fro' (or None), "
+        "or differentiate the norm only once"
+    )
 
 
 def norm(x, ord=None, axis=None, keepdims=False):

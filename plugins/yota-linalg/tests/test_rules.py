@@ -1,0 +1,40 @@
+"""Every primitive of the pack has its rules, and the rules differentiate again (order 2)."""
+import numpy as np
+import pytest
+
+from yota.testing import check_primitive, check_rules_complete
+
+
+def test_every_primitive_has_its_rules():
+    check_rules_complete("yota-linalg")
+
+
+def _spd(x):
+    return x @ x.T + 3 * np.eye(3)
+
+
+SECOND_ORDER = {
+    "matmul": (lambda a, b: a @ b, [(3, 4), (4, 2)]),
+    "matmul-vector": (lambda a, b: a @ b, [(4,), (2, 4, 3)]),
+    "dot": (np.dot, [(2, 3, 2), (2, 2, 3)]),
+    "tensordot": (lambda a, b: np.tensordot(a, b, ([0, 2], [1, 0])), [(2, 3, 2), (2, 2, 3)]),
+    "einsum-diagonal": (lambda a, b: np.einsum("ii,ij->j", a, b), [(3, 3), (3, 2)]),
+    "einsum-chain": (lambda a, b: np.einsum("ij,jk,kl->il", a, b, a.T), [(2, 3), (3, 3)]),
+    "trace": (lambda a: np.trace(a * a, 1), [(3, 4)]),
+    "diag": (lambda a: np.diag(a * a, 1), [(3,)]),
+    "inv": (lambda a: np.linalg.inv(_spd(a)), [(3, 3)]),
+    "solve": (lambda a, b: np.linalg.solve(_spd(a), b), [(3, 3), (3, 2)]),
+    "det": (lambda a: np.linalg.det(_spd(a) / 3), [(3, 3)]),
+    "slogdet": (lambda a: np.linalg.slogdet(_spd(a))[1], [(3, 3)]),
+    "cholesky": (lambda a: np.linalg.cholesky(_spd(a)), [(3, 3)]),
+    "norm": (lambda a: np.linalg.norm(a, axis=1), [(2, 3)]),
+    "norm-inf": (lambda a: np.linalg.norm(a, np.inf, axis=0), [(2, 3)]),
+    "norm-3": (lambda a: np.linalg.norm(a, 3), [(4,)]),
+    "kron": (lambda a, b: np.kron(a * a, b), [(2, 2), (2, 1)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER))
+def test_second_order(name, draw):
+    fn, shapes = SECOND_ORDER[name]
+    check_primitive(fn, *[draw(s) for s in shapes], order=2)
