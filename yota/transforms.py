@@ -425,4 +425,15 @@ def _traced_vjp(fn, args, ct):
     tr, tape = trace(fn, args, {}, None)
     with _reentered(tape):
         grads = backward(tape, tr.output, ct)
-    return list(gradient_result(tr, grads))
+    result = list(gradient_result(tr, grads))
+    _release(tape)
+    return result
+
+
+def _release(tape):
+    """Free a temporary tape now: its values and tracked nodes point at each other (a reference
+    cycle), so without this they would wait for the cyclic garbage collector."""
+    tape.ops.clear()
+    tape.nodes.clear()
+    tape.inputs.clear()
+    tape.outputs.clear()
