@@ -169,3 +169,27 @@ def test_second_order_through_matmul(draw):
 
     from yota.testing import check_grads
     check_grads(lambda a: weighted(inner_grad(a) * w), a)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,sa,sb,kwargs", [
+    ("vecdot", (2, 3), (3,), {}), ("vecdot", (3, 2), (3, 1), {"axis": 0}),
+    ("matvec", (2, 3, 4), (4,), {}), ("matvec", (3, 4), (2, 4), {}),
+    ("vecmat", (3,), (2, 3, 4), {}), ("vecmat", (2, 3), (3, 4), {}),
+])
+def test_vector_gufuncs(name, sa, sb, kwargs, dtype, check, draw):
+    fn = getattr(np, name, None)
+    if not isinstance(fn, np.ufunc):
+        pytest.skip(f"numpy.{name} needs a newer NumPy")
+    a, b = draw(sa, dtype), draw(sb, dtype)
+    out = check(lambda a, b: fn(a, b, **kwargs), a, b)
+    np.testing.assert_allclose(out, fn(a, b, **kwargs), rtol=1e-5)
+
+
+def test_linalg_namespace_aliases(check, draw):
+    a, b = draw((2, 3)), draw((3, 2))
+    check(np.linalg.matmul, a, b)
+    check(np.linalg.outer, draw((2,)), draw((3,)))
+    check(lambda a, b: np.linalg.tensordot(a, b, axes=1), a, b)
+    check(lambda a, b: np.linalg.vecdot(a, b), a, b.T)
+    check(np.linalg.cross, draw((2, 3)), draw((3,)))

@@ -187,6 +187,41 @@ def _to_last(x, axis):
     return x if axis in (-1, ndim(x) - 1) else moveaxis(x, axis, -1)
 
 
+# --- NumPy 2's vector gufuncs, as batched matmuls ----------------------------------------------
+def _gufunc_kwargs(name, kwargs, allowed=()):
+    reject_out(name, kwargs.pop("out", None))
+    extra = [k for k in kwargs if k not in allowed]
+    if extra:
+        raise TypeError(f"yota-linalg: numpy.{name}(..., {', '.join(f'{k}=' for k in extra)}) "
+                        "is not supported on tracked values")
+
+
+def vecdot(x1, x2, /, **kwargs):
+    """np.vecdot for real arrays: sum(x1 * x2, axis) with broadcasting, as (1, n) @ (n, 1)."""
+    _gufunc_kwargs("vecdot", kwargs, ("axis",))
+    axis = kwargs.get("axis", -1)
+    x1, x2 = _to_last(x1, axis), _to_last(x2, axis)
+    return drop_last(drop_last(matmul(add_second_last(x1), add_last(x2))))
+
+
+def matvec(x1, x2, /, **kwargs):
+    """np.matvec: (..., m, n) and (..., n) -> (..., m)."""
+    _gufunc_kwargs("matvec", kwargs)
+    return drop_last(matmul(x1, add_last(x2)))
+
+
+def vecmat(x1, x2, /, **kwargs):
+    """np.vecmat for real arrays: (..., n) and (..., n, m) -> (..., m)."""
+    _gufunc_kwargs("vecmat", kwargs)
+    return drop_second_last(matmul(add_second_last(x1), x2))
+
+
+for _name, _impl in (("vecdot", vecdot), ("matvec", matvec), ("vecmat", vecmat)):
+    if isinstance(getattr(np, _name, None), np.ufunc):
+        IMPLEMENTS[getattr(np, _name)] = _impl
+if hasattr(np.linalg, "vecdot"):
+    IMPLEMENTS[np.linalg.vecdot] = lambda x1, x2, /, *, axis=-1: vecdot(x1, x2, axis=axis)
+
 IMPLEMENTS.update({np.dot: dot, np.inner: inner, np.outer: outer, np.vdot: vdot,
                    np.tensordot: tensordot, np.kron: kron, np.cross: cross})
 if hasattr(np.linalg, "outer"):
