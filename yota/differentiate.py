@@ -183,6 +183,9 @@ def _owned(g, t):
         g = g._value
     if type(g) is Tracked:
         return g
+    if type(t._value) is Tracked:  # nested grad, gradient constant w.r.t. the outer tape
+        value = t._value
+        return np.array(g, dtype=value.dtype) if value.shape else value.dtype.type(g)
     if isinstance(t._value, np.ndarray):
         if not isinstance(g, np.ndarray):
             return np.array(g, dtype=t._value.dtype)

@@ -112,7 +112,7 @@ IMPLEMENTS[operator.setitem] = setitem_
 
 
 # --- selection ---------------------------------------------------------------------------------
-@primitive
+@primitive(nondiff_argnums=(0,))  # the condition selects; it never carries a gradient
 def where(condition, x, y):
     return np.where(condition, x, y)
 
