@@ -193,3 +193,15 @@ def test_linalg_namespace_aliases(check, draw):
     check(lambda a, b: np.linalg.tensordot(a, b, axes=1), a, b)
     check(lambda a, b: np.linalg.vecdot(a, b), a, b.T)
     check(np.linalg.cross, draw((2, 3)), draw((3,)))
+
+
+@pytest.mark.parametrize("f", [
+    lambda a: a @ [[1.0, 2.0], [3.0, -1.0]],
+    lambda a: [1.0, -2.0] @ a,
+    lambda a: np.dot([1.0, -2.0], a),
+    lambda a: np.tensordot([[1.0, -2.0]], a, 1),
+    lambda a: np.kron([1.0, -2.0], a),
+    lambda a: np.linalg.solve(a + 3 * np.eye(2), [1.0, 2.0]),
+])
+def test_plain_list_operands(f, check, draw):
+    check(f, draw((2, 2)))

@@ -20,7 +20,7 @@ def ndim(x):
 
 def mT(x):
     """Swap the last two axes: a plain ``.T`` for a matrix, a batched transpose for a stack."""
-    n = x.ndim
+    n = ndim(x)
     if n == 2:
         return transpose(x)
     return transpose(x, tuple(range(n - 2)) + (n - 1, n - 2))
