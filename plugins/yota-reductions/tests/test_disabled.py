@@ -1,0 +1,46 @@
+"""Disabling the pack removes its functions, with a message that says what to do."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import yota
+import yota.plugins
+from yota_reductions import logsumexp
+
+
+@pytest.fixture
+def reductions_disabled(monkeypatch):
+    monkeypatch.setenv("YOTA_DISABLE_PLUGINS", "yota-reductions")
+    yota.plugins.reload()
+    yield
+    monkeypatch.undo()
+    yota.plugins.reload()
+
+
+@pytest.mark.parametrize("f", [np.sum, np.mean, np.max, np.amin, np.prod, np.var, np.std],
+                         ids=lambda f: f.__name__)
+def test_numpy_reductions_say_which_pack_to_install(reductions_disabled, f):
+    x = np.arange(3.0)
+    with pytest.raises(yota.NoRuleError,
+                       match=rf"numpy\.{f.__name__} has no yota implementation.*"
+                             r"pip install yota-reductions"):
+        yota.grad(lambda x: f(x), x, dynamic=True)
+
+
+def test_imported_logsumexp_refuses_tracked_values_while_disabled(reductions_disabled):
+    x = np.arange(3.0)
+    with pytest.raises(yota.NoRuleError,
+                       match=r"yota_reductions\.logsumexp was called on a tracked value, but "
+                             r"the yota-reductions pack is disabled \(YOTA_DISABLE_PLUGINS\)"):
+        yota.grad(lambda x: logsumexp(x), x, dynamic=True)
+    # Plain arrays are NumPy's business: still computed.
+    assert logsumexp(x) == pytest.approx(np.log(np.sum(np.exp(x))))
+
+
+def test_enabled_again_after_reload(reductions_disabled, monkeypatch):
+    monkeypatch.delenv("YOTA_DISABLE_PLUGINS")
+    yota.plugins.reload()
+    value, g = yota.grad(lambda x: logsumexp(x) + np.sum(x), np.zeros(2), dynamic=True)
+    assert value == pytest.approx(np.log(2))
+    np.testing.assert_allclose(g[0], [1.5, 1.5])

@@ -1,0 +1,30 @@
+"""yota-reductions: gradients for np.sum, mean, prod, max/amax, min/amin, var, std (with ``axis``,
+``keepdims``, ``dtype``, ``ddof``), np.add.reduce and friends, and ``logsumexp``.
+
+    from yota_reductions import logsumexp
+
+max and min share the gradient equally among tied elements.
+"""
+from __future__ import annotations
+
+from yota import hookimpl
+
+from . import extrema, numpy_api, products, sums
+from .logsumexp import logsumexp, shifted_exp
+
+__all__ = ["logsumexp"]
+
+PRIMITIVES = (
+    sums.sum_p, sums.mean_p, sums.var_p, sums.std_p, sums.expand,
+    extrema.max_p, extrema.min_p, extrema.extremum_vjp, extrema.tie_share,
+    products.prod_p, products.prod_others, products.prod_others_vjp,
+    logsumexp, shifted_exp,
+)
+
+
+@hookimpl
+def yota_register_primitives(registry):
+    for numpy_func, impl in numpy_api.IMPLEMENTS.items():
+        registry.implement(numpy_func, impl)
+    for prim in PRIMITIVES:
+        registry.add_primitive(prim)
