@@ -26,7 +26,7 @@ from .tracked import Tracked
 
 __all__ = ["check_grads", "check_primitive", "numerical_grad", "GradientMismatch",
            "MissingRules", "pack_primitives", "missing_rules", "check_rules_complete",
-           "find_primitive"]
+           "find_primitive", "primitives_used_by"]
 
 MODES = ("static", "dynamic")
 # Leaves up to this size are checked element by element (the report names the worst index);
@@ -312,7 +312,8 @@ def missing_rules(prim):
 
     A positional parameter without a default carries a gradient unless the primitive lists it
     in ``nondiff_argnums`` (or is non-differentiable as a whole); ``*args`` need
-    ``defgrad_each``. Parameters with defaults (``axis=0``) count as options.
+    ``defgrad_each``, or the position of ``*args`` in ``nondiff_argnums`` when none of them
+    carries a gradient (index arrays). Parameters with defaults (``axis=0``) count as options.
     """
     if not prim.differentiable or _has_every_rule(prim):
         return []
@@ -322,7 +323,8 @@ def missing_rules(prim):
     missing = []
     for argnum, (name, kind, has_default) in enumerate(params):
         if kind == "varargs":
-            missing.append((argnum, f"*{name}"))
+            if argnum not in prim.nondiff_argnums:
+                missing.append((argnum, f"*{name}"))
         elif not has_default and argnum not in prim.nondiff_argnums and \
                 prim.rules.get(argnum) is None:
             missing.append((argnum, name))
@@ -330,8 +332,9 @@ def missing_rules(prim):
 
 
 def pack_primitives(pack):
-    """``{name: Primitive}`` of every primitive the plugin ``pack`` registered (directly or as
-    the implementation of a NumPy function)."""
+    """``{name: Primitive}`` of every primitive the plugin ``pack`` registered, directly or as
+    the implementation of a NumPy function, and those its implementations call (found in the
+    names their code uses), so wrappers such as ``concatenate_`` count with their primitives."""
     ensure_loaded()
     from .plugins import PLUGINS
 
@@ -339,8 +342,57 @@ def pack_primitives(pack):
         known = ", ".join(sorted(PLUGINS)) or "none"
         raise LookupError(f"yota: no plugin named {pack!r} is loaded (loaded: {known}); install it "
                           "(pip install -e <folder>) so its entry point in group 'yota' is found")
-    return {name: p for name, p in sorted(REGISTRY.primitives.items())
-            if REGISTRY.provider.get(name) == pack}
+    found = {name: p for name, p in REGISTRY.primitives.items()
+             if REGISTRY.provider.get(name) == pack}
+    root = _module_root(pack)
+    for table in (REGISTRY.ufuncs, REGISTRY.functions):
+        for key, impl in table.items():
+            if REGISTRY.provider.get(key) != pack:
+                continue
+            for prim in primitives_used_by(impl):
+                owner = REGISTRY.provider.get(prim.name)
+                module = getattr(prim.impl, "__module__", None) or ""
+                # Another pack's primitives (core's reshape...) are checked with that pack.
+                if owner == pack or (owner is None and root and
+                                     (module == root or module.startswith(root + "."))):
+                    found.setdefault(prim.name, prim)
+    return dict(sorted(found.items()))
+
+
+def _module_root(pack):
+    """The module a plugin was loaded from (``yota_linalg``, ``yota.core_pack``)."""
+    from . import plugins
+
+    obj = plugins._manager.get_plugin(pack) if plugins._manager is not None else None
+    if obj is None:
+        return None
+    return obj.__name__ if inspect.ismodule(obj) else type(obj).__module__
+
+
+def primitives_used_by(fn, _seen=None):
+    """Primitives a function calls: itself if it is one, else those named in its code (globals
+    and closure cells), following the plain functions it calls in the same way."""
+    seen = set() if _seen is None else _seen
+    if id(fn) in seen:
+        return []
+    seen.add(id(fn))
+    if isinstance(fn, Primitive):
+        return [fn]
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    namespace = dict(getattr(fn, "__globals__", {}))
+    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+        try:
+            namespace[name] = cell.cell_contents
+        except ValueError:  # an empty cell
+            pass
+    out = []
+    for name in code.co_names + code.co_freevars:
+        value = namespace.get(name)
+        if isinstance(value, Primitive) or inspect.isfunction(value):
+            out += primitives_used_by(value, seen)
+    return out
 
 
 def check_rules_complete(pack):

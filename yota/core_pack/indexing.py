@@ -72,12 +72,12 @@ def _is_basic(index):
     return True
 
 
-@primitive
+@primitive(nondiff_argnums=(1,))  # *parts: index arrays, never a gradient
 def getitem(x, *parts, index):
     return x[fill_index(index, parts)]
 
 
-@primitive
+@primitive(nondiff_argnums=(1,))
 def index_add(dy, *parts, index, shape):
     """Zeros of ``shape`` with ``dy`` added at ``index`` (repeated indices accumulate)."""
     idx = fill_index(index, parts)

@@ -21,7 +21,7 @@ def _axis(axis, ndim):
 
 
 # --- the engine's own: un-broadcasting and dtype fixing ----------------------------------------
-@primitive
+@primitive(nondiff_argnums=(1,))
 def sum_to(x, shape):
     """Sum ``x`` down to ``shape`` (the inverse of broadcasting ``shape`` up to ``x.shape``)."""
     x = np.asarray(x)
@@ -32,7 +32,7 @@ def sum_to(x, shape):
     return out.reshape(shape) if lead else out
 
 
-@primitive
+@primitive(nondiff_argnums=(1,))
 def broadcast_to(x, shape):
     return np.broadcast_to(x, shape)
 
@@ -41,7 +41,7 @@ sum_to.defgrad(lambda dy, y, x, shape: broadcast_to(dy, np.shape(x)))
 broadcast_to.defgrad(lambda dy, y, x, shape: sum_to(dy, np.shape(x)))
 
 
-@primitive
+@primitive(nondiff_argnums=(1,))
 def astype(x, dtype):
     return np.asarray(x).astype(dtype)
 
@@ -51,7 +51,7 @@ IMPLEMENTS["astype"] = astype
 
 
 @implements(np.copy)
-@primitive
+@primitive(nondiff_argnums=(1,))  # *args: NumPy's options
 def copy(x, *args, **kwargs):
     return np.array(x, copy=True)
 
@@ -72,7 +72,7 @@ def broadcast_arrays(*args, subok=False):
 
 
 # --- reshaping ---------------------------------------------------------------------------------
-@primitive
+@primitive(nondiff_argnums=(1,))
 def reshape(x, shape, order="C"):
     return np.reshape(x, shape, order=order)
 

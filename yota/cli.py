@@ -1,0 +1,198 @@
+"""The ``yota`` command (also ``python -m yota``): what packs are loaded and who provides a rule.
+
+    yota plugins        packs with their distribution versions and primitive counts; disabled
+                        and failed packs are listed with the reason, never fatal
+    yota rules NAME     which pack implements NAME (``sin``, ``np.linalg.inv``,
+                        ``scipy.special.erf``, a primitive name) and for which arguments it has
+                        gradient rules
+"""
+from __future__ import annotations
+
+import argparse
+import operator
+import sys
+import warnings
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="yota", description="yota: reverse-mode automatic differentiation for NumPy code")
+    parser.add_argument("--version", action="store_true", help="print yota's version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("plugins", help="list the loaded packs (plugins) and their primitives")
+    rules = sub.add_parser("rules", help="show which pack provides a function and its rules")
+    rules.add_argument("name", help="e.g. sin, np.sum, numpy.linalg.inv, scipy.special.erf")
+    args = parser.parse_args(argv)
+    out = sys.stdout
+    if args.version:
+        from . import __version__
+
+        print(f"yota {__version__}", file=out)
+        return 0
+    if args.command == "plugins":
+        return cmd_plugins(out)
+    if args.command == "rules":
+        return cmd_rules(args.name, out)
+    parser.print_help(out)
+    return 2
+
+
+def _load():
+    """Load the packs; failures are reported by the commands, so their warnings are silenced."""
+    from . import plugins
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        plugins.ensure_loaded()
+    return plugins
+
+
+# --- yota plugins ------------------------------------------------------------------------------
+def cmd_plugins(out):
+    plugins = _load()
+    rows = [("PACK", "VERSION", "STATUS", "PRIMITIVES", "FUNCTIONS")]
+    notes = []
+    infos = sorted(plugins.PLUGINS.values(), key=lambda i: (i.name != plugins.CORE_NAME, i.name))
+    for info in infos:
+        loaded = info.status == "loaded"
+        rows.append((info.name, info.version or "-", info.status,
+                     str(info.primitives) if loaded else "-",
+                     str(info.functions) if loaded else "-"))
+        if info.status == "failed":
+            notes.append(f"{info.name} failed to load and was skipped: {info.error}")
+        elif info.status == "disabled":
+            notes.append(f"{info.name} is disabled by YOTA_DISABLE_PLUGINS")
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip(), file=out)
+    for note in notes:
+        print(note, file=out)
+    loaded = sum(i.status == "loaded" for i in infos)
+    print(f"{loaded} pack(s) loaded", file=out)
+    return 0
+
+
+# --- yota rules NAME ---------------------------------------------------------------------------
+def display_name(key):
+    """How a registry key reads: numpy.sin, numpy.linalg.inv, scipy.special.erf, ndarray.astype."""
+    from .registry import numpy_name
+
+    if isinstance(key, str):
+        return f"ndarray.{key}"
+    if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], np.ufunc):
+        return f"numpy.{key[0].__name__}.{key[1]}"
+    if key in (operator.getitem, operator.setitem):
+        return f"operator.{key.__name__}"
+    if isinstance(key, np.ufunc):
+        module = type(key).__module__  # ufuncs carry no module; scipy's live in scipy.special
+        name = key.__name__
+        if getattr(np, name, None) is key:
+            return f"numpy.{name}"
+        for mod_name in ("scipy.special",):
+            mod = sys.modules.get(mod_name)
+            if mod is not None and getattr(mod, name, None) is key:
+                return f"{mod_name}.{name}"
+        return f"{module}.{name}" if module and module != "numpy" else f"numpy.{name}"
+    name = numpy_name(key)
+    module = getattr(key, "__module__", None) or ""
+    if not module.startswith("numpy"):
+        name = f"{module}.{getattr(key, '__name__', repr(key))}" if module else name
+    return name
+
+
+def _normalize(query):
+    q = query.strip()
+    for short, full in (("np.", "numpy."), ("sp.", "scipy.")):
+        if q.startswith(short):
+            q = full + q[len(short):]
+    return q
+
+
+def find(query):
+    """Registry keys and primitive names matching ``query``: ``[(display, key_or_None, prim)]``."""
+    from .primitives import Primitive
+    from .registry import REGISTRY
+
+    q = _normalize(query)
+    matches, seen_prims = [], set()
+    for table in (REGISTRY.ufuncs, REGISTRY.functions):
+        for key, impl in table.items():
+            name = display_name(key)
+            if name == q or name.endswith("." + q):
+                matches.append((name, key, impl))
+                if isinstance(impl, Primitive):
+                    seen_prims.add(id(impl))
+    prim = REGISTRY.primitives.get(query) or REGISTRY.primitives.get(q)
+    if prim is not None and id(prim) not in seen_prims:
+        matches.append((f"primitive {prim.name}", None, prim))
+    matches.sort(key=lambda m: (m[0].count("."), m[0]))
+    return matches
+
+
+def describe_rules(prim):
+    """Lines saying, argument by argument, whether ``prim`` has a gradient rule."""
+    from .testing import missing_rules, parameters
+
+    if not prim.differentiable:
+        return ["non-differentiable: its output carries no gradient (it is still recorded)"]
+    if type(prim.rules).__name__ == "_EveryArgument":
+        return ["every argument: one rule for all of them (defgrad_each)"]
+    params = parameters(prim) or []
+    missing = {n for n, _ in missing_rules(prim)}
+    lines = []
+    for argnum, (name, kind, has_default) in enumerate(params):
+        if kind == "varargs":
+            lines.append(f"*{name}: no rule (needs defgrad_each)")
+            continue
+        label = f"argument {argnum} ({name})"
+        if prim.rules.get(argnum) is not None:
+            lines.append(f"{label}: rule")
+        elif argnum in prim.nondiff_argnums:
+            lines.append(f"{label}: not differentiable (nondiff_argnums)")
+        elif argnum in missing:
+            lines.append(f"{label}: NO RULE")
+        else:
+            lines.append(f"{label}: no rule (an option with a default, never a gradient)")
+    extra = sorted(a for a in prim.rules if a >= len(params)) if params else sorted(prim.rules)
+    lines += [f"argument {a}: rule" for a in extra]
+    return lines or ["no positional arguments"]
+
+
+def cmd_rules(query, out):
+    plugins = _load()
+    from .primitives import Primitive
+    from .registry import REGISTRY, missing_rule_message
+
+    matches = find(query)
+    if not matches:
+        short = _normalize(query).rsplit(".", 1)[-1]
+        print(missing_rule_message(query, short).replace("yota: ", "yota rules: ", 1), file=out)
+        return 1
+    for name, key, impl in matches:
+        provider = REGISTRY.provider.get(key) if key is not None else \
+            REGISTRY.provider.get(impl.name)
+        info = plugins.PLUGINS.get(provider)
+        version = f" {info.version}" if info is not None and info.version else ""
+        print(name, file=out)
+        print(f"  provided by: {provider or 'unknown'}{version}", file=out)
+        prim = impl if isinstance(impl, Primitive) else None
+        if prim is None:
+            fname = getattr(impl, "__name__", repr(impl))
+            print(f"  implementation: function {fname} (built from primitives)", file=out)
+            prim = REGISTRY.primitives.get(getattr(key, "__name__", None) or "")
+            if prim is None:
+                continue
+            print(f"  primitive {prim.name}:", file=out)
+        else:
+            print(f"  implementation: primitive {prim.name}", file=out)
+        for line in describe_rules(prim):
+            print(f"    {line}", file=out)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
