@@ -6,6 +6,8 @@ import numpy as np
 from yota.core_pack.shape import reshape, transpose
 from yota.errors import reject_out
 
+_AxisError = getattr(np, "exceptions", np).AxisError
+
 __all__ = ["ndim", "mT", "add_last", "add_second_last", "drop_last", "drop_second_last",
            "keep_shape", "reject_out"]
 
@@ -54,7 +56,7 @@ def normalize_axes(axes, nd, name):
     for ax in axes:
         ax = int(ax)
         if not -nd <= ax < nd:
-            raise np.exceptions.AxisError(ax, nd, f"yota-linalg: numpy.{name}")
+            raise _AxisError(ax, nd, f"yota-linalg: numpy.{name}")
         out.append(ax + nd if ax < 0 else ax)
     return tuple(out)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from yota.primitives import nondifferentiable, primitive
 
-from ._util import add_last, add_second_last, drop_last, mT, ndim
+from ._util import add_last, add_second_last, drop_last, mT, ndim, reject_out
 from .products import matmul
 
 IMPLEMENTS = {}
@@ -29,9 +29,13 @@ inv.defgrad(lambda dy, y, a: -matmul(mT(y), matmul(dy, mT(y))))
 
 
 # --- solve ---------------------------------------------------------------------------------------
+_NUMPY2 = int(np.__version__.split(".")[0]) >= 2
+
+
 def _b_is_vector(a, b):
-    """NumPy >= 2 reads b as a vector exactly when it is 1-D."""
-    return ndim(b) == 1
+    """NumPy >= 2 reads b as a vector exactly when it is 1-D; NumPy 1 when it has one axis
+    fewer than a."""
+    return ndim(b) == 1 if _NUMPY2 else ndim(b) == ndim(a) - 1
 
 
 @primitive
@@ -40,8 +44,9 @@ def solve(a, b):
 
 
 def _solve_grad_b(dy, x, a, b):
-    """A^-T dy; a vector b against a stack of matrices is solved as a stack of columns."""
-    if _b_is_vector(a, b) and ndim(a) > 2:
+    """A^-T dy; under NumPy 2 a vector b against a stack of matrices is solved as a stack of
+    columns (dy has the stack's shape but must not be read as matrices)."""
+    if _b_is_vector(a, b) and ndim(a) > 2 and _NUMPY2:
         return drop_last(solve(mT(a), add_last(dy)))
     return solve(mT(a), dy)
 
@@ -136,8 +141,6 @@ def matrix_power(a, n):
 
 def multi_dot(arrays, *, out=None):
     """np.linalg.multi_dot: a chain of matmuls (left to right; 1-D ends are vectors)."""
-    from ._util import reject_out
-
     reject_out("linalg.multi_dot", out)
     arrays = list(arrays)
     if len(arrays) < 2:
