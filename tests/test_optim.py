@@ -525,3 +525,55 @@ def test_repr_shows_the_settings():
     assert repr(SGD(0.1, momentum=0.9)) == "SGD(lr=0.1, momentum=0.9, nesterov=False)"
     assert repr(AdamW(freeze="enc")) == (
         "AdamW(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01, freeze=['enc'])")
+
+
+# --- training real models (matmul from yota-linalg, mean from yota-reductions) -------------
+def _regression(rng):
+    X = rng.normal(size=(64, 3))
+    y = np.tanh(X @ np.array([[1.0], [-2.0], [0.5]])) + 0.5
+    return X, y
+
+
+def _mlp_forward(layers, X):
+    h = np.tanh(X @ layers[0].W + layers[0].b)
+    return h @ layers[1].W + layers[1].b
+
+
+def _layers(rng, cls):
+    return [cls(rng.normal(size=(3, 8)) * 0.5, np.zeros(8)),
+            cls(rng.normal(size=(8, 1)) * 0.5, np.zeros(1))]
+
+
+MODELS = {
+    "mutable-net": lambda rng: Net(_layers(rng, Dense), FrozenDense(np.ones(1), np.zeros(1)), 1.0),
+    "frozen-tuple": lambda rng: tuple(_layers(rng, FrozenDense)),
+    "dict-of-layers": lambda rng: dict(enumerate(_layers(rng, Dense))),
+}
+
+
+def _model_loss(model, X, y):
+    if isinstance(model, Net):
+        pred = _mlp_forward(model.layers, X) * model.scale + model.head.b
+    else:
+        pred = _mlp_forward([model[0], model[1]], X)
+    return np.mean((pred - y) ** 2)
+
+
+@pytest.mark.parametrize("kind", sorted(MODELS))
+@pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), lambda: Adam(0.02),
+                                  lambda: AdamW(0.02), lambda: RMSProp(0.005)],
+                         ids=["momentum", "adam", "adamw", "rmsprop"])
+def test_models_of_every_shape_train(kind, make):
+    rng = np.random.default_rng(10)
+    X, y = _regression(rng)
+    model = MODELS[kind](rng)
+    start = model
+    opt = make()
+    first = _model_loss(model, X, y)
+    for _ in range(150):
+        model = opt(model, grad(_model_loss, model, X, y))
+    assert type(model) is type(MODELS[kind](rng))
+    assert _model_loss(model, X, y) < 0.1 * first
+    if kind == "mutable-net":
+        assert model.head.W is start.head.W and ("head", "W") not in opt.state  # unused
+        assert model.head.b is not start.head.b

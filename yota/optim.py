@@ -225,6 +225,10 @@ def _leaf(who, model, path):
             "(argnum=)?") from None
 
 
+def _zeros_like(p):
+    return np.zeros(np.shape(p), np.result_type(p))
+
+
 def _cast_like(new, old):
     """``new`` with the type and dtype of the parameter it replaces."""
     if isinstance(old, np.ndarray):
@@ -239,7 +243,8 @@ class Optimizer:
     """Base class: gradient selection, freezing, clipping, weight decay, state, schedule.
 
     Subclasses implement ``_update(path, param, grad, lr) -> new param`` for one parameter
-    (float arrays in, the parameter's dtype out) and name their state in ``_slots``.
+    (float arrays in, the parameter's dtype out), ``_init_state(param) -> {name: zeros}`` and
+    name their state in ``_slots``.
 
     - ``lr``: a float or a schedule, a callable ``step -> lr`` (``constant``, ``step_decay``,
       ``exponential``, ``cosine`` or your own); ``step`` counts the updates done so far.
@@ -353,16 +358,16 @@ class Optimizer:
         return grads
 
     # --- state ------------------------------------------------------------------------------
-    def _slot(self, path, name, like):
-        """The state array ``name`` of the parameter at ``path``, zeros on first use."""
-        slots = self.state.setdefault(path, {})
-        s = slots.get(name)
+    def _state_for(self, path, p):
+        """The state of the parameter at ``path``, made by ``_init_state`` on first use. Its
+        arrays are the optimizer's own, updated in place (``state_dict`` hands out copies)."""
+        s = self.state.get(path)
         if s is None:
-            s = slots[name] = np.zeros(np.shape(like), np.result_type(like))
+            s = self.state[path] = self._init_state(p)
         return s
 
-    def _set(self, path, name, value):
-        self.state[path][name] = value
+    def _init_state(self, p):
+        return {}
 
     def _l2(self, g, p):
         return g + self.weight_decay * p if self.weight_decay else g
@@ -439,11 +444,15 @@ class SGD(Optimizer):
         if self.nesterov and not self.momentum:
             raise ValueError("yota.optim.SGD: nesterov=True needs momentum > 0")
 
+    def _init_state(self, p):
+        return {"momentum": _zeros_like(p)} if self.momentum else {}
+
     def _update(self, path, p, g, lr):
         g = self._l2(g, p)
         if self.momentum:
-            v = self.momentum * self._slot(path, "momentum", p) + g
-            self._set(path, "momentum", v)
+            v = self._state_for(path, p)["momentum"]
+            v *= self.momentum
+            v += g
             g = g + self.momentum * v if self.nesterov else v
         return p - lr * g
 
@@ -471,17 +480,23 @@ class Adam(Optimizer):
     def _gradient(self, g, p):
         return self._l2(g, p)
 
+    def _init_state(self, p):
+        return {"m": _zeros_like(p), "v": _zeros_like(p), "t": np.zeros((), np.int64)}
+
     def _update(self, path, p, g, lr):
         g = self._gradient(g, p)
         b1, b2 = self.betas
-        t = int(self._slot(path, "t", np.int64(0))) + 1
-        m = b1 * self._slot(path, "m", p) + (1 - b1) * g
-        v = b2 * self._slot(path, "v", p) + (1 - b2) * g * g
-        self._set(path, "t", np.array(t))
-        self._set(path, "m", m)
-        self._set(path, "v", v)
-        step = (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + self.eps)
-        return self._decay(p, lr) - lr * step
+        s = self._state_for(path, p)
+        m, v, t = s["m"], s["v"], s["t"]
+        t += 1
+        n = int(t)
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        # lr * m_hat / (sqrt(v_hat) + eps), with the bias corrections folded into scalars
+        denom = np.sqrt(v) * (1 / math.sqrt(1 - b2 ** n)) + self.eps
+        return self._decay(p, lr) - (lr / (1 - b1 ** n)) * (m / denom)
 
     def _decay(self, p, lr):
         return p
@@ -521,14 +536,24 @@ class RMSProp(Optimizer):
         self.eps = _positive("RMSProp", "eps", eps)
         self.momentum = _positive("RMSProp", "momentum", momentum)
 
+    def _init_state(self, p):
+        s = {"square_avg": _zeros_like(p)}
+        if self.momentum:
+            s["momentum"] = _zeros_like(p)
+        return s
+
     def _update(self, path, p, g, lr):
         g = self._l2(g, p)
-        s = self.alpha * self._slot(path, "square_avg", p) + (1 - self.alpha) * g * g
-        self._set(path, "square_avg", s)
-        u = g / (np.sqrt(s) + self.eps)
+        s = self._state_for(path, p)
+        sq = s["square_avg"]
+        sq *= self.alpha
+        sq += (1 - self.alpha) * (g * g)
+        u = g / (np.sqrt(sq) + self.eps)
         if self.momentum:
-            u = self.momentum * self._slot(path, "momentum", p) + u
-            self._set(path, "momentum", u)
+            b = s["momentum"]
+            b *= self.momentum
+            b += u
+            u = b
         return p - lr * u
 
 
