@@ -59,7 +59,7 @@ def test_matmul_backward_is_matmuls_and_transposes_in_float32(draw):
 
 def test_matmul_rejects_extra_arguments(draw):
     a, b = draw((3, 4)), draw((4, 2))
-    with pytest.raises(TypeError, match=r"numpy.matmul\(..., axes=\) is not supported"):
+    with pytest.raises(TypeError, match="matmul.*axes"):
         yota.grad(lambda a: weighted(np.matmul(a, b, axes=[(-2, -1)] * 3)), a)
 
 
@@ -173,7 +173,7 @@ def test_second_order_through_matmul(draw):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name,sa,sb,kwargs", [
-    ("vecdot", (2, 3), (3,), {}), ("vecdot", (3, 2), (3, 1), {"axis": 0}),
+    ("vecdot", (2, 3), (3,), {}),
     ("matvec", (2, 3, 4), (4,), {}), ("matvec", (3, 4), (2, 4), {}),
     ("vecmat", (3,), (2, 3, 4), {}), ("vecmat", (2, 3), (3, 4), {}),
 ])
@@ -192,6 +192,7 @@ def test_linalg_namespace_aliases(check, draw):
     check(np.linalg.outer, draw((2,)), draw((3,)))
     check(lambda a, b: np.linalg.tensordot(a, b, axes=1), a, b)
     check(lambda a, b: np.linalg.vecdot(a, b), a, b.T)
+    check(lambda a, b: np.linalg.vecdot(a, b, axis=0), draw((3, 2)), draw((3, 1)))
     check(np.linalg.cross, draw((2, 3)), draw((3,)))
 
 

@@ -12,12 +12,12 @@ IMPLEMENTS = {}
 
 
 @primitive
-def trace(a, offset=0, axis1=0, axis2=1):
+def trace(a, *, offset=0, axis1=0, axis2=1):
     return np.trace(a, offset, axis1, axis2)
 
 
 @trace.defgrad
-def _trace_grad(dy, y, a, offset=0, axis1=0, axis2=1):
+def _trace_grad(dy, y, a, *, offset=0, axis1=0, axis2=1):
     """dy placed on the offset diagonal: dy[..., None, None] * eye, then axes moved back."""
     shape = a.shape
     ax1, ax2 = normalize_axes((axis1, axis2), len(shape), "trace")
@@ -60,7 +60,13 @@ def diag(v, k=0):
 
 
 IMPLEMENTS.update({np.trace: trace_, np.diag: diag})
+
+
+def linalg_trace(x, /, *, offset=0, dtype=None):
+    """np.linalg.trace: over the last two axes."""
+    return trace_(x, offset, -2, -1, dtype)
+
+
 if hasattr(np.linalg, "trace"):
-    IMPLEMENTS[np.linalg.trace] = lambda x, /, *, offset=0, dtype=None: trace_(
-        x, offset, -2, -1, dtype)
+    IMPLEMENTS[np.linalg.trace] = linalg_trace
 PRIMITIVES = (trace,)

@@ -43,13 +43,13 @@ def _shared(hit, ks):
 
 # --- vector norms --------------------------------------------------------------------------------
 @primitive
-def vector_norm(x, ord=None, axis=None, keepdims=False):
+def vector_norm(x, *, ord=None, axis=None, keepdims=False):
     """``axis=None`` is the 2-norm of all elements (NumPy's default); else one int axis."""
     return np.linalg.norm(x, ord, axis, keepdims)
 
 
 @vector_norm.defgrad
-def _vector_norm_grad(dy, y, x, ord=None, axis=None, keepdims=False):
+def _vector_norm_grad(dy, y, x, *, ord=None, axis=None, keepdims=False):
     shape = x.shape
     axes = None if axis is None else (axis,)
     dy, y = _kept(dy, y, shape, axes, keepdims)
@@ -67,12 +67,12 @@ def _vector_norm_grad(dy, y, x, ord=None, axis=None, keepdims=False):
 
 # --- matrix norms --------------------------------------------------------------------------------
 @primitive
-def matrix_norm(x, ord=None, axis=(0, 1), keepdims=False):
+def matrix_norm(x, *, ord=None, axis=(0, 1), keepdims=False):
     return np.linalg.norm(x, ord, axis, keepdims)
 
 
 @matrix_norm.defgrad
-def _matrix_norm_grad(dy, y, x, ord=None, axis=(0, 1), keepdims=False):
+def _matrix_norm_grad(dy, y, x, *, ord=None, axis=(0, 1), keepdims=False):
     shape = x.shape
     dy, y = _kept(dy, y, shape, axis, keepdims)
     if ord is None or ord == "fro":

@@ -17,17 +17,9 @@ from ._util import (add_last, add_second_last, drop_last, drop_second_last, mT, 
 IMPLEMENTS = {}
 
 
-def _matmul(a, b, **kwargs):
-    if kwargs:
-        raise TypeError(
-            f"yota-linalg: numpy.matmul(..., {', '.join(f'{k}=' for k in kwargs)}) is not "
-            "supported on tracked values; call it with two operands only (cast with .astype, "
-            "move axes with np.moveaxis)"
-        )
-    return np.matmul(a, b)
-
-
-matmul = Primitive(_matmul, name="matmul")
+# The ufunc itself: the static compiler calls it directly. Keywords (axes=, out=, dtype=) never
+# reach it; the core's __array_ufunc__ handles or rejects them.
+matmul = Primitive(np.matmul, name="matmul")
 
 
 @matmul.defgrad
@@ -59,8 +51,14 @@ def _matmul_grad_b(dy, y, a, b):
 
 
 IMPLEMENTS[np.matmul] = matmul
+
+
+def linalg_matmul(x1, x2, /):
+    return matmul(x1, x2)
+
+
 if hasattr(np.linalg, "matmul"):
-    IMPLEMENTS[np.linalg.matmul] = lambda x1, x2, /: matmul(x1, x2)
+    IMPLEMENTS[np.linalg.matmul] = linalg_matmul
 
 
 # --- built from matmul -------------------------------------------------------------------------
@@ -219,16 +217,35 @@ def vecmat(x1, x2, /, **kwargs):
 for _name, _impl in (("vecdot", vecdot), ("matvec", matvec), ("vecmat", vecmat)):
     if isinstance(getattr(np, _name, None), np.ufunc):
         IMPLEMENTS[getattr(np, _name)] = _impl
+
+
+def linalg_vecdot(x1, x2, /, *, axis=-1):
+    return vecdot(x1, x2, axis=axis)
+
+
 if hasattr(np.linalg, "vecdot"):
-    IMPLEMENTS[np.linalg.vecdot] = lambda x1, x2, /, *, axis=-1: vecdot(x1, x2, axis=axis)
+    IMPLEMENTS[np.linalg.vecdot] = linalg_vecdot
 
 IMPLEMENTS.update({np.dot: dot, np.inner: inner, np.outer: outer, np.vdot: vdot,
                    np.tensordot: tensordot, np.kron: kron, np.cross: cross})
-if hasattr(np.linalg, "outer"):
-    IMPLEMENTS[np.linalg.outer] = lambda x1, x2, /: outer(x1, x2)
-if hasattr(np.linalg, "tensordot"):
-    IMPLEMENTS[np.linalg.tensordot] = lambda x1, x2, /, *, axes=2: tensordot(x1, x2, axes)
-if hasattr(np.linalg, "cross"):
-    IMPLEMENTS[np.linalg.cross] = lambda x1, x2, /, *, axis=-1: cross(x1, x2, axis=axis)
+
+
+# NumPy 2's np.linalg spellings (array API): same functions, keyword-only options.
+def linalg_outer(x1, x2, /):
+    return outer(x1, x2)
+
+
+def linalg_tensordot(x1, x2, /, *, axes=2):
+    return tensordot(x1, x2, axes)
+
+
+def linalg_cross(x1, x2, /, *, axis=-1):
+    return cross(x1, x2, axis=axis)
+
+
+for _name, _impl in (("outer", linalg_outer), ("tensordot", linalg_tensordot),
+                     ("cross", linalg_cross)):
+    if hasattr(np.linalg, _name):
+        IMPLEMENTS[getattr(np.linalg, _name)] = _impl
 
 PRIMITIVES = (matmul,)
