@@ -243,8 +243,8 @@ class Optimizer:
     """Base class: gradient selection, freezing, clipping, weight decay, state, schedule.
 
     Subclasses implement ``_update(path, param, grad, lr) -> new param`` for one parameter
-    (float arrays in, the parameter's dtype out), ``_init_state(param) -> {name: zeros}`` and
-    name their state in ``_slots``.
+    (an array or a NumPy float; it must not write into ``param``) and
+    ``_init_state(param) -> {name: zeros}``, and name their state in ``_slots``.
 
     - ``lr``: a float or a schedule, a callable ``step -> lr`` (``constant``, ``step_decay``,
       ``exponential``, ``cosine`` or your own); ``step`` counts the updates done so far.
@@ -253,11 +253,12 @@ class Optimizer:
     - ``clip_value``: each gradient element clipped to ``[-clip_value, clip_value]``; then
       ``clip_norm``: all gradients scaled by ``clip_norm / norm`` when their global L2 norm
       exceeds it (``last_grad_norm`` keeps the norm before scaling).
-    - ``freeze``: parameters left untouched, no state and no part of the norm. One pattern, or a
-      list of them. A pattern is a tuple path prefix (``('encoder',)``; string items may hold ``*``/``?`` wildcards:
-      ``('layers', '*', 'b')``), a dotted string matched with fnmatch (``'encoder'`` matches
-      ``encoder`` and everything under it, ``'layers.*.b'``), or a function ``path -> bool``.
-      A pattern that matches no float field of the model raises an error (catches typos).
+    - ``freeze``: parameters left untouched, with no state and no part in the norm. One pattern
+      or a list of them. A pattern is a tuple path prefix (``('encoder',)``; its string items
+      may hold ``*``/``?`` wildcards: ``('layers', '*', 'b')``), a dotted string matched with
+      fnmatch (``'encoder'`` matches ``encoder`` and everything under it, ``'layers.*.b'``),
+      or a function ``path -> bool``. A pattern that matches no float field of the model
+      raises an error (it catches typos).
     """
 
     _slots: tuple[str, ...] = ()
@@ -279,7 +280,8 @@ class Optimizer:
 
     # --- the public step -------------------------------------------------------------------
     def __call__(self, model, grads, argnum=0):
-        """The updated model (a new object; nothing is written in place).
+        """The updated model: a new object (the same one if nothing was updated); nothing is
+        written in place.
 
         ``grads``: ``grad``'s ``(value, GradientResult)``, a GradientResult (argument
         ``argnum`` is used), a path dict, or an array for a bare-array model.
