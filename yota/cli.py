@@ -27,7 +27,13 @@ def main(argv=None):
     rules = sub.add_parser("rules", help="show which pack provides a function and its rules")
     rules.add_argument("name", help="e.g. sin, np.sum, numpy.linalg.inv, scipy.special.erf")
     args = parser.parse_args(argv)
-    out = sys.stdout
+    try:
+        return _run(parser, args, sys.stdout)
+    except BrokenPipeError:  # `yota plugins | head`
+        return 0
+
+
+def _run(parser, args, out):
     if args.version:
         from . import __version__
 
@@ -114,8 +120,8 @@ def _normalize(query):
 
 def find(query):
     """Registry keys and primitive names matching ``query``: ``[(display, key_or_None, prim)]``."""
-    from .primitives import Primitive
     from .registry import REGISTRY
+    from .testing import primitives_used_by
 
     q = _normalize(query)
     matches, seen_prims = [], set()
@@ -124,8 +130,7 @@ def find(query):
             name = display_name(key)
             if name == q or name.endswith("." + q):
                 matches.append((name, key, impl))
-                if isinstance(impl, Primitive):
-                    seen_prims.add(id(impl))
+                seen_prims.update(id(p) for p in primitives_used_by(impl))
     prim = REGISTRY.primitives.get(query) or REGISTRY.primitives.get(q)
     if prim is not None and id(prim) not in seen_prims:
         matches.append((f"primitive {prim.name}", None, prim))
@@ -166,6 +171,7 @@ def cmd_rules(query, out):
     plugins = _load()
     from .primitives import Primitive
     from .registry import REGISTRY, missing_rule_message
+    from .testing import primitives_used_by
 
     matches = find(query)
     if not matches:
@@ -180,17 +186,18 @@ def cmd_rules(query, out):
         print(name, file=out)
         print(f"  provided by: {provider or 'unknown'}{version}", file=out)
         prim = impl if isinstance(impl, Primitive) else None
-        if prim is None:
-            fname = getattr(impl, "__name__", repr(impl))
-            print(f"  implementation: function {fname} (built from primitives)", file=out)
-            prim = REGISTRY.primitives.get(getattr(key, "__name__", None) or "")
-            if prim is None:
-                continue
-            print(f"  primitive {prim.name}:", file=out)
-        else:
+        if prim is not None:
             print(f"  implementation: primitive {prim.name}", file=out)
-        for line in describe_rules(prim):
-            print(f"    {line}", file=out)
+            prims = [prim]
+        else:
+            fname = getattr(impl, "__name__", repr(impl))
+            prims = primitives_used_by(impl)
+            used = ", ".join(p.name for p in prims) or "no primitive found in its code"
+            print(f"  implementation: function {fname}, calling {used}", file=out)
+        for p in prims:
+            print(f"  rules of {p.name}:", file=out)
+            for line in describe_rules(p):
+                print(f"    {line}", file=out)
     return 0
 
 

@@ -58,8 +58,11 @@ def arrays(shape, dtype=np.float64, low=-2.0, high=2.0):
     lo, hi = low + margin, high - margin
 
     def build(shape, dtype):
-        elements = st.floats(lo, hi, allow_nan=False, allow_infinity=False,
-                             width=32 if np.dtype(dtype) == np.float32 else 64)
+        dtype = np.dtype(dtype)
+        width = 8 * dtype.itemsize
+        # Bounds representable in the dtype (the margin keeps them inside [low, high]).
+        a, b = float(dtype.type(lo)), float(dtype.type(hi))
+        elements = st.floats(a, b, allow_nan=False, allow_infinity=False, width=width)
         return hnp.arrays(np.dtype(dtype), shape, elements=elements)
 
     shape_st = shape if isinstance(shape, st.SearchStrategy) else st.just(tuple(shape))
