@@ -16,6 +16,8 @@ from .products import matmul
 from .solvers import cholesky, det, inv, logabsdet, slogdet_sign, solve
 
 __version__ = "0.1.0"
+__all__ = ["matmul", "einsum_p", "trace", "diag", "inv", "solve", "det", "logabsdet",
+           "slogdet_sign", "cholesky", "vector_norm", "matrix_norm", "yota_register_primitives"]
 MODULES = (products, einsum, diagonals, solvers, norms)
 
 
