@@ -42,13 +42,15 @@ def test_argnums_out_of_range():
 
 
 def setitem_loss(x):
-    x[0] = 1.0
+    tail = x[1:]      # a view of x: NumPy would write through to x, yota refuses
+    tail[0] = 1.0
     return x[1]
 
 
 @pytest.mark.parametrize("f, match", [
-    (setitem_loss, r"x\[\.\.\.\] = value .* in place.*np\.where.*while tracing setitem_loss"),
-    (lambda x: np.exp(x, out=x)[0], r"numpy\.exp\(\.\.\., out=\.\.\.\)"),
+    (setitem_loss, r"x\[\.\.\.\] = value writes into a view.*copy the view first"
+                   r".*while tracing setitem_loss"),
+    (lambda x: np.exp(x, out=np.empty(3))[0], r"numpy\.exp\(\.\.\., out=\.\.\.\)"),
     (lambda x: np.clip(x, 0, 1, out=x)[0], r"numpy\.clip\(\.\.\., out=\.\.\.\)"),
     (lambda x: np.concatenate([x, x], out=np.empty(6))[0], r"numpy\.concatenate"),
     (lambda x: x.sort(), r"ndarray\.sort\(\) sorts in place.*np\.sort"),

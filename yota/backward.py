@@ -2,6 +2,11 @@
 
 Rules run on the tape's own tracked values, so every op of the backward pass lands on the same
 tape as the forward pass. Un-broadcasting and dtype fixing happen here, once, for every rule.
+
+Complex intermediates (an FFT, ``x * 1j``) follow JAX's convention: the gradient held for a
+complex value z = a + ib is dL/da - i dL/db, so the rule of a holomorphic function is the same
+formula as for reals (``dy * f'(z)``, no conjugate). Where a gradient reaches a real argument
+only its real part is kept. Inputs to ``grad`` stay real: complex inputs are refused earlier.
 """
 from __future__ import annotations
 
@@ -17,9 +22,14 @@ def backward(tape, output, seed):
     Returns a dict: variable number -> gradient (a tracked value of ``tape``, or a constant when
     it does not depend on the inputs). Ops that do not reach the output are skipped.
     """
+    from .core_pack.elementwise import real
     from .core_pack.shape import astype, sum_to
 
-    if type(output) is not Tracked or output._tape is not tape:
+    if type(output) is not Tracked:
+        return {}
+    if output._tape is not tape:
+        if getattr(output._tape, "stale", False):
+            output._tape.record(None, (), {})  # raises: explains the stale view
         return {}
     grads = {output._var: seed}
     forward = tape.ops[: len(tape.ops)]
@@ -29,10 +39,10 @@ def backward(tape, output, seed):
         if g is None:
             continue
         prim = op.prim
-        if not prim.differentiable or out.dtype.kind != "f":
+        if not prim.differentiable or out.dtype.kind not in "fc":
             continue
         for argnum, arg in enumerate(op.args):
-            if type(arg) is not Tracked or arg._tape is not tape or arg.dtype.kind != "f":
+            if type(arg) is not Tracked or arg._tape is not tape or arg.dtype.kind not in "fc":
                 continue
             if argnum in prim.nondiff_argnums:
                 continue
@@ -44,25 +54,30 @@ def backward(tape, output, seed):
                     "non-differentiable with @yota.primitive(nondiff_argnums=...)"
                 )
             ga = rule(g, out, *op.args, **op.kwargs)
-            ga = _fit(ga, arg, prim, argnum, sum_to, astype)
+            ga = _fit(ga, arg, prim, argnum, sum_to, astype, real)
             var = arg._var
             prev = grads.get(var)
             grads[var] = ga if prev is None else prev + ga
     return grads
 
 
-def _fit(g, arg, prim, argnum, sum_to, astype):
-    """Bring a rule's result to the argument's shape (summing broadcast axes) and dtype."""
+def _fit(g, arg, prim, argnum, sum_to, astype, real):
+    """Bring a rule's result to the argument's shape (summing broadcast axes) and dtype.
+
+    A complex gradient for a real argument keeps its real part (see the module docstring)."""
     try:
         gshape, gdtype = g.shape, g.dtype
     except AttributeError:
-        if not isinstance(g, (int, float)):
+        if not isinstance(g, (int, float, complex)):
             raise RuleError(
                 f"yota: the gradient rule of {prim.name} for argument {argnum} returned "
                 f"{type(g).__name__}, not an array"
             ) from None
         g = np.asarray(g, dtype=arg.dtype)
         gshape, gdtype = g.shape, g.dtype
+    if gdtype.kind == "c" and arg.dtype.kind != "c":
+        g = real(g)
+        gdtype = g.dtype
     shape = arg.shape
     if gshape != shape:
         if not _reducible(gshape, shape):
@@ -73,7 +88,7 @@ def _fit(g, arg, prim, argnum, sum_to, astype):
             )
         g = sum_to(g, shape)
     if gdtype != arg.dtype:
-        if gdtype.kind not in "fiub":
+        if gdtype.kind not in "fiubc":
             raise RuleError(
                 f"yota: the gradient rule of {prim.name} for argument {argnum} returned dtype "
                 f"{gdtype} for a {arg.dtype} argument"

@@ -117,6 +117,10 @@ def trace(f, args, kwargs, argnums=None):
             _name_the_function(exc, f)
             raise
         tape.forward_ops = len(tape.ops)
+    # An in-place write into an input rebinds the user's object to the new value; tape.inputs
+    # keeps a Tracked of each input's original variable, in the order they were made.
+    originals = iter(tape.inputs)
+    structure = [s if s is None else [(p, next(originals)) for p, _ in s] for s in structure]
     return Trace(tape, structure, out), tape
 
 

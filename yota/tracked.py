@@ -41,6 +41,14 @@ def _unary(u):
     return op
 
 
+def _inplace(op):
+    def iop(self, other):
+        return REGISTRY.function(op)(self, other)
+
+    iop.__name__ = op.__name__
+    return iop
+
+
 def _method(func):
     def method(self, *args, **kwargs):
         return func(self, *args, **kwargs)
@@ -83,10 +91,12 @@ class Tracked:
 
     # --- NumPy protocols ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if "out" in kwargs:
-            reject_out(ufunc.__name__, kwargs.pop("out"))
         if method == "__call__":
-            return _ufunc(ufunc)(*inputs, **kwargs)
+            if kwargs:  # out= (a tracked out is written in place), where=, dtype=
+                return REGISTRY.function("ufunc_with_keywords")(ufunc, method, inputs, kwargs)
+            return _ufunc(ufunc)(*inputs)
+        if "out" in kwargs:
+            reject_out(f"{ufunc.__name__}.{method}", kwargs.pop("out"))
         return REGISTRY.function((ufunc, method))(*inputs, **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -100,7 +110,10 @@ class Tracked:
             "yota: converting a tracked value to a plain ndarray (np.asarray, np.array, or a "
             "NumPy function yota does not intercept) would silently drop its gradient. Use NumPy "
             "functions on it directly (np.stack instead of np.array([...])), or wrap the "
-            "computation in a @yota.primitive with a gradient rule"
+            "computation in a @yota.primitive with a gradient rule. Writing a tracked value into "
+            "a plain ndarray (buf[i] = value, np.full(shape, value)) lands here too: make the "
+            "buffer tracked (buf = np.zeros_like(x), or np.zeros(shape, like=x)) and write into "
+            "it, or collect the pieces in a list and np.stack them"
         )
 
     # --- conversions to Python values: recorded, so static graphs can guard them ------------
@@ -135,7 +148,9 @@ class Tracked:
         return REGISTRY.function(operator.getitem)(self, index)
 
     def __setitem__(self, index, value):
-        return REGISTRY.function(operator.setitem)(self, index, value)
+        # A functional update recorded on the tape, then this object is rebound to the result
+        # (yota/core_pack/inplace.py), so every holder of it sees the write, as in NumPy.
+        REGISTRY.function(operator.setitem)(self, index, value)
 
     # --- arithmetic --------------------------------------------------------------------------
     __add__, __radd__ = _binary(np.add)
@@ -159,6 +174,21 @@ class Tracked:
     __pos__ = _unary(np.positive)
     __abs__ = _unary(np.absolute)
     __invert__ = _unary(np.invert)
+
+    # x += y writes into x (NumPy semantics: every holder of x sees it); see core_pack/inplace.py
+    __iadd__ = _inplace(operator.iadd)
+    __isub__ = _inplace(operator.isub)
+    __imul__ = _inplace(operator.imul)
+    __itruediv__ = _inplace(operator.itruediv)
+    __ifloordiv__ = _inplace(operator.ifloordiv)
+    __imod__ = _inplace(operator.imod)
+    __ipow__ = _inplace(operator.ipow)
+    __imatmul__ = _inplace(operator.imatmul)
+    __iand__ = _inplace(operator.iand)
+    __ior__ = _inplace(operator.ior)
+    __ixor__ = _inplace(operator.ixor)
+    __ilshift__ = _inplace(operator.ilshift)
+    __irshift__ = _inplace(operator.irshift)
 
     # --- ndarray methods people call ---------------------------------------------------------
     sum = _method(np.sum)
@@ -186,6 +216,15 @@ class Tracked:
     repeat = _method(np.repeat)
     take = _method(np.take)
     nonzero = _method(np.nonzero)
+    conj = conjugate = _method(np.conjugate)
+    real = property(lambda self: np.real(self))
+    imag = property(lambda self: np.imag(self))
+
+    def fill(self, value):
+        REGISTRY.function("fill")(self, value)
+
+    def put(self, indices, values, mode="raise"):
+        np.put(self, indices, values, mode=mode)
 
     def sort(self, *args, **kwargs):
         raise InPlaceError("yota: ndarray.sort() sorts in place, which cannot be recorded; "
@@ -207,13 +246,11 @@ class Tracked:
     def astype(self, dtype, copy=True, **kwargs):
         return REGISTRY.function("astype")(self, dtype)
 
-    # x += y falls back to x = x + y: the name is rebound to a new tracked value, as in autograd.
-
     def copy(self, order="C"):
         return np.copy(self)
 
-    def __copy__(self):
-        return self
+    def __copy__(self):  # a recorded copy: writes into x must not show in its copies
+        return np.copy(self)
 
     def __deepcopy__(self, memo):
-        return self
+        return np.copy(self)

@@ -1,8 +1,8 @@
 """The core's own primitives, registered through the same hook as any third-party pack."""
 from ..hookspecs import hookimpl
-from . import elementwise, indexing, shape
+from . import elementwise, indexing, inplace, shape
 
-MODULES = (elementwise, shape, indexing)
+MODULES = (elementwise, shape, indexing, inplace)
 
 
 @hookimpl

@@ -2,18 +2,47 @@
 
 Rules have the signature ``rule(dy, y, *args)``; the engine sums broadcast axes afterwards, so a
 rule returns the gradient at the broadcast shape.
+
+Conventions where the derivative is not defined (each one tested):
+
+- ``abs``/``fabs`` at 0: gradient 0 (the subgradient closest to zero); so ``sign``-like kinks
+  give 0, not 1.
+- ``maximum``/``minimum``/``fmax``/``fmin`` with equal arguments: the gradient is shared, half to
+  each. So ``np.maximum(x, 0)`` (relu) has gradient 1/2 at x == 0.
+- ``clip`` at a bound: the gradient goes to ``x`` (the bound gets it only strictly outside).
+- ``sqrt``, ``log``, ``x ** 0.5``... at 0 give inf or nan, as the math does (NumPy warns).
+- Piecewise constant functions (``floor``, ``ceil``, ``round``, ``sign``, ``floor_divide``,
+  comparisons) have gradient 0 everywhere, jumps included.
+- ``remainder``/``fmod``: gradient 1 for the dividend and ``-floor(a / b)`` (``-trunc``) for the
+  divisor, i.e. the derivative away from the jumps.
+- NaN and inf flow through like NumPy's own arithmetic: yota never raises on them.
+
+Complex values (FFT results, ``x * 1j``) follow the convention in yota/backward.py: rules of
+holomorphic functions are the real formulas; ``abs``, ``angle``, ``real``, ``imag`` and
+``conj`` have their own.
 """
+import math
+
 import numpy as np
 
 from ..errors import reject_out
-from ..primitives import Primitive
+from ..primitives import Primitive, nondifferentiable, primitive
 
 IMPLEMENTS = {}
 
 
-def ufunc(u, *rules, differentiable=True):
+def implements(numpy_func):
+    def register(impl):
+        IMPLEMENTS[numpy_func] = impl
+        return impl
+
+    return register
+
+
+def ufunc(u, *rules, differentiable=True, nondiff_argnums=()):
     """A primitive for the ufunc ``u`` with one rule per argument, registered for ``u``."""
-    p = Primitive(u, name=u.__name__, differentiable=differentiable)
+    p = Primitive(u, name=u.__name__, differentiable=differentiable,
+                  nondiff_argnums=nondiff_argnums)
     p.defgrads(*rules)
     IMPLEMENTS[u] = p
     return p
@@ -73,8 +102,14 @@ fmin = ufunc(
     lambda dy, y, a, b: dy * _tie_share(a, y, b),
     lambda dy, y, a, b: dy * _tie_share(b, y, a),
 )
-# |x| has gradient sign(x): 0 at the kink x == 0 (the subgradient closest to zero).
-absolute = ufunc(np.absolute, lambda dy, y, x: dy * np.sign(x))
+def _abs_grad(dy, y, x):
+    """|x| has gradient sign(x): 0 at the kink x == 0; conj(z) / |z| for complex z."""
+    if x.dtype.kind == "c":
+        return dy * np.conj(x) / np.where(y == 0, 1, y)
+    return dy * np.sign(x)
+
+
+absolute = ufunc(np.absolute, _abs_grad)
 fabs = ufunc(np.fabs, lambda dy, y, x: dy * np.sign(x))
 square = ufunc(np.square, lambda dy, y, x: dy * 2 * x)
 reciprocal = ufunc(np.reciprocal, lambda dy, y, x: -dy * y * y)
@@ -83,11 +118,11 @@ reciprocal = ufunc(np.reciprocal, lambda dy, y, x: -dy * y * y)
 sqrt = ufunc(np.sqrt, lambda dy, y, x: dy * 0.5 / y)
 cbrt = ufunc(np.cbrt, lambda dy, y, x: dy / (3 * y * y))
 exp = ufunc(np.exp, lambda dy, y, x: dy * y)
-exp2 = ufunc(np.exp2, lambda dy, y, x: dy * y * np.log(2.0))
+exp2 = ufunc(np.exp2, lambda dy, y, x: dy * y * math.log(2.0))
 expm1 = ufunc(np.expm1, lambda dy, y, x: dy * (y + 1))
 log = ufunc(np.log, lambda dy, y, x: dy / x)
-log2 = ufunc(np.log2, lambda dy, y, x: dy / (x * np.log(2.0)))
-log10 = ufunc(np.log10, lambda dy, y, x: dy / (x * np.log(10.0)))
+log2 = ufunc(np.log2, lambda dy, y, x: dy / (x * math.log(2.0)))
+log10 = ufunc(np.log10, lambda dy, y, x: dy / (x * math.log(10.0)))
 log1p = ufunc(np.log1p, lambda dy, y, x: dy / (x + 1))
 logaddexp = ufunc(
     np.logaddexp, lambda dy, y, a, b: dy * np.exp(a - y), lambda dy, y, a, b: dy * np.exp(b - y)
@@ -97,6 +132,12 @@ logaddexp2 = ufunc(
     lambda dy, y, a, b: dy * np.exp2(a - y),
     lambda dy, y, a, b: dy * np.exp2(b - y),
 )
+copysign = ufunc(
+    np.copysign,
+    lambda dy, y, a, b: dy * np.sign(a) * np.where(np.signbit(b), -1, 1),
+    nondiff_argnums=(1,),  # only the sign of b is used: gradient 0
+)
+ldexp = ufunc(np.ldexp, lambda dy, y, a, e: np.ldexp(dy, e))  # e is an integer array
 
 # --- trigonometric and hyperbolic --------------------------------------------------------------
 sin = ufunc(np.sin, lambda dy, y, x: dy * np.cos(x))
@@ -122,10 +163,72 @@ rad2deg = ufunc(np.rad2deg, lambda dy, y, x: dy * (180 / np.pi))
 IMPLEMENTS[np.radians] = deg2rad
 IMPLEMENTS[np.degrees] = rad2deg
 
+
+@primitive
+def sinc(x):
+    return np.sinc(x)
+
+
+@sinc.defgrad
+def _sinc_grad(dy, y, x):
+    # d/dx sin(pi x) / (pi x) = (cos(pi x) - sinc(x)) / x, and 0 at x == 0 (sinc is even).
+    safe = np.where(x == 0, 1, x)
+    return dy * np.where(x == 0, 0, (np.cos(np.pi * x) - y) / safe)
+
+
+IMPLEMENTS[np.sinc] = sinc
+
+
+@implements(np.nan_to_num)
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """Replaced entries get gradient 0, the others pass it through."""
+    if x.dtype.kind not in "fc":
+        return x
+    info = np.finfo(x.dtype)
+    posinf = info.max if posinf is None else posinf
+    neginf = info.min if neginf is None else neginf
+    if x.dtype.kind == "c":
+        return (nan_to_num(real_(x), nan=nan, posinf=posinf, neginf=neginf)
+                + 1j * nan_to_num(imag_(x), nan=nan, posinf=posinf, neginf=neginf))
+    out = np.where(np.isnan(x), np.asarray(nan, x.dtype), x)
+    out = np.where(np.isposinf(x), np.asarray(posinf, x.dtype), out)
+    return np.where(np.isneginf(x), np.asarray(neginf, x.dtype), out)
+
+
 # --- piecewise constant: recorded (static graphs recompute them), gradient zero ----------------
 for _u in (np.sign, np.floor, np.ceil, np.trunc, np.rint, np.floor_divide, np.heaviside,
-           np.spacing):
+           np.spacing, np.nextafter):
     ufunc(_u, differentiable=False)
+
+fix = nondifferentiable(lambda x: np.fix(x), name="fix")
+IMPLEMENTS[np.fix] = fix
+_isposinf = nondifferentiable(lambda x: np.isposinf(x), name="isposinf")
+_isneginf = nondifferentiable(lambda x: np.isneginf(x), name="isneginf")
+IMPLEMENTS[np.isposinf] = _isposinf
+IMPLEMENTS[np.isneginf] = _isneginf
+
+
+# --- ufuncs with two outputs: one primitive per output -----------------------------------------
+def divmod_(a, b):
+    return np.floor_divide(a, b), np.remainder(a, b)
+
+
+def modf(x):
+    whole = np.trunc(x)
+    return x - whole, whole
+
+
+_frexp_exponent = nondifferentiable(lambda x: np.frexp(x)[1], name="frexp_exponent")
+
+
+def frexp(x):
+    e = _frexp_exponent(x)
+    return np.ldexp(x, -e), e
+
+
+IMPLEMENTS[np.divmod] = divmod_
+IMPLEMENTS[np.modf] = modf
+IMPLEMENTS[np.frexp] = frexp
 
 # --- comparisons and logic: tracked, never differentiable --------------------------------------
 for _u in (np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
@@ -145,3 +248,71 @@ def round_(a, decimals=0, out=None):
 IMPLEMENTS[np.round] = round_
 if hasattr(np, "around"):
     IMPLEMENTS[np.around] = IMPLEMENTS[np.round]
+
+
+# --- complex values ----------------------------------------------------------------------------
+conjugate = ufunc(np.conjugate, lambda dy, y, x: np.conj(dy))
+
+
+@primitive
+def real(x):
+    return np.real(x)
+
+
+@primitive
+def imag(x):
+    return np.imag(x)
+
+
+real.defgrad(lambda dy, y, x: dy)          # the engine makes it complex for a complex x
+imag.defgrad(lambda dy, y, x: dy * -1j)    # y = Im z: dL/db = dy, held as -i dL/db
+
+
+@implements(np.real)
+def real_(val):
+    """The array itself for real input, as NumPy returns it."""
+    return real(val) if val.dtype.kind == "c" else val
+
+
+@implements(np.imag)
+def imag_(val):
+    if val.dtype.kind == "c":
+        return imag(val)
+    return np.zeros(val.shape, val.dtype)
+
+
+@primitive
+def angle(z, deg=False):
+    return np.angle(z, deg=deg)
+
+
+@angle.defgrad
+def _angle_grad(dy, y, z, deg=False):
+    # theta = atan2(b, a): dtheta/da = -b/r^2, dtheta/db = a/r^2, so -i conj(z) / r^2.
+    r2 = real(z * np.conj(z))
+    g = dy * -1j * np.conj(z) / np.where(r2 == 0, 1, r2)
+    return g * (180 / np.pi) if deg else g
+
+
+_real_angle = nondifferentiable(lambda x, deg=False: np.angle(x, deg=deg), name="angle")
+
+
+@implements(np.angle)
+def angle_(z, deg=False):
+    """0 or pi for real input: piecewise constant, gradient 0."""
+    return angle(z, deg=deg) if z.dtype.kind == "c" else _real_angle(z, deg=deg)
+
+
+# --- ufunc methods: outer for every binary ufunc above -----------------------------------------
+def _outer(u):
+    def outer(a, b, **kwargs):
+        reject_out(f"{u.__name__}.outer", kwargs.pop("out", None))
+        a_shape = np.shape(a)
+        return IMPLEMENTS[u](np.reshape(a, a_shape + (1,) * np.ndim(b)), b, **kwargs)
+
+    return outer
+
+
+for _u in list(IMPLEMENTS):
+    if isinstance(_u, np.ufunc) and _u.nin == 2 and _u.nout == 1:
+        IMPLEMENTS[(_u, "outer")] = _outer(_u)

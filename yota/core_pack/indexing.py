@@ -99,16 +99,7 @@ def getitem_(x, index):
     return getitem(x, *parts, index=template)
 
 
-def setitem_(x, index, value):
-    raise InPlaceError(
-        "yota: x[...] = value writes into a tracked array in place, which cannot be recorded "
-        "as is; build the new array functionally instead, e.g. np.where(mask, value, x), or "
-        "np.concatenate of the pieces"
-    )
-
-
-IMPLEMENTS[operator.getitem] = getitem_
-IMPLEMENTS[operator.setitem] = setitem_
+IMPLEMENTS[operator.getitem] = getitem_  # x[...] = v lives in inplace.py
 
 
 # --- selection ---------------------------------------------------------------------------------
@@ -182,17 +173,94 @@ IMPLEMENTS[np.nonzero] = nonzero
 del nonzero_p
 
 
-def _constant_like(np_func):
-    """zeros_like and friends depend only on the shape, which a trace already fixes."""
-    def like(a, *args, **kwargs):
-        return np_func(np.empty(a.shape, a.dtype), *args, **kwargs)
+# --- new arrays shaped like a tracked one: tracked constants, so they can be written into ------
+@nondifferentiable
+def filled(like, *, shape, dtype, fill):
+    """A new array (no gradient) recorded on ``like``'s tape: ``buf = np.zeros_like(x);
+    buf[i] = ...`` then records the writes."""
+    return np.full(shape, fill, dtype=dtype)
 
-    IMPLEMENTS[np_func] = like
+
+def _like_shape(a, dtype, shape):
+    dtype = a.dtype if dtype is None else np.dtype(dtype)
+    shape = a.shape if shape is None else ((shape,) if isinstance(shape, int) else tuple(shape))
+    return dtype, shape
+
+
+def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    dtype, shape = _like_shape(a, dtype, shape)
+    if type(fill_value) is Tracked:  # the fill carries a gradient
+        from .shape import astype, broadcast_to, copy
+
+        return copy(broadcast_to(astype(fill_value, dtype), shape))
+    return filled(a, shape=shape, dtype=dtype, fill=fill_value)
+
+
+def _filled_like(fill):
+    def like(a, dtype=None, order="K", subok=True, shape=None, **kwargs):
+        dtype, shape = _like_shape(a, dtype, shape)
+        return filled(a, shape=shape, dtype=dtype, fill=fill)
+
     return like
 
 
-for _f in (np.zeros_like, np.ones_like, np.empty_like, np.full_like):
-    _constant_like(_f)
+IMPLEMENTS[np.zeros_like] = _filled_like(0)
+IMPLEMENTS[np.ones_like] = _filled_like(1)
+IMPLEMENTS[np.empty_like] = _filled_like(0)
+IMPLEMENTS[np.full_like] = _full_like
+
+
+def _created(fill):
+    """np.zeros(shape, like=x) and friends: NumPy hands ``like=`` to the tracked value, which
+    calls this with itself first (see Tracked.__array_function__)."""
+    def make(like, shape, dtype=float, order="C", **kwargs):
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        return filled(like, shape=shape, dtype=np.dtype(dtype), fill=fill)
+
+    return make
+
+
+def _full(like, shape, fill_value, dtype=None, order="C", **kwargs):
+    if dtype is None:
+        dtype = np.result_type(fill_value._value if type(fill_value) is Tracked else fill_value)
+    return _full_like(like, fill_value, dtype=dtype, shape=shape)
+
+
+def _holds_tracked(o):
+    if type(o) is Tracked:
+        return True
+    return isinstance(o, (list, tuple)) and any(_holds_tracked(e) for e in o)
+
+
+def _array(like, obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, **kwargs):
+    """np.array(obj, like=x): nested lists of tracked values are stacked."""
+    from .shape import astype, copy as copy_, stack
+
+    def build(o):
+        if isinstance(o, (list, tuple)) and _holds_tracked(o):
+            return stack(*[build(e) for e in o], axis=0)
+        return o
+
+    out = build(obj)
+    if type(out) is not Tracked:  # plain data: a tracked constant, so it can be written into
+        plain = np.asarray(out)
+        out = filled(like, shape=plain.shape, dtype=plain.dtype, fill=0) + plain
+    elif copy and out is obj:
+        out = copy_(out)
+    if dtype is not None and np.dtype(dtype) != out.dtype:
+        out = astype(out, dtype)
+    if ndmin > out.ndim:
+        out = np.reshape(out, (1,) * (ndmin - out.ndim) + out.shape)
+    return out
+
+
+def _asarray(like, a, dtype=None, order=None, **kwargs):
+    return _array(like, a, dtype=dtype, copy=False)
+
+
+IMPLEMENTS.update({("like", np.zeros): _created(0), ("like", np.ones): _created(1),
+                   ("like", np.empty): _created(0), ("like", np.full): _full,
+                   ("like", np.array): _array, ("like", np.asarray): _asarray})
 
 
 def _allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
