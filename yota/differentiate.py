@@ -257,6 +257,14 @@ class _reentered:
         return False
 
 
+_STATIC = []
+
+
 def _static_grad():
-    """The static-graph entry point, once the compiler is available (None until then)."""
-    return None
+    """The static-graph entry point (yota.compile.static_grad), imported once."""
+    if _STATIC:
+        return _STATIC[0]
+    from .compile import static_grad
+
+    _STATIC.append(static_grad)
+    return static_grad

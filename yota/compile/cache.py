@@ -1,0 +1,90 @@
+"""The cache of compiled programs: bounded, least-recently-used, safe under threads.
+
+A key (see key.py) maps to an ``Entry`` holding up to ``MAX_VARIANTS`` compiled variants (one per
+set of guard outcomes). Reads take no lock: a lookup is one dict access and the variants live in
+a tuple that writers replace whole. Writers (compiling, evicting, clearing) hold ``lock``.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+MAX_ENTRIES = 512
+MAX_VARIANTS = 8
+
+
+class Variant:
+    """One compiled program: the function, its source (None for the interpreter) and guards."""
+
+    __slots__ = ("fn", "source", "program", "template", "name")
+
+    def __init__(self, fn, source, program, template, name):
+        self.fn, self.source, self.program, self.template, self.name = (
+            fn, source, program, template, name)
+
+
+class Entry:
+    """Everything compiled for one key. ``fns`` is what the hot path iterates."""
+
+    __slots__ = ("variants", "fns", "dynamic", "refs")
+
+    def __init__(self, refs=()):
+        self.variants = ()
+        self.fns = ()
+        self.dynamic = False
+        self.refs = refs       # objects whose id() is part of the key, kept alive
+
+    def add(self, variant):
+        self.variants = self.variants + (variant,)
+        self.fns = tuple(v.fn for v in self.variants)
+
+
+class Cache:
+    def __init__(self, max_entries=MAX_ENTRIES):
+        self.max_entries = max_entries
+        self.entries = OrderedDict()
+        self.lock = threading.RLock()
+        self.dynamic_functions = {}   # function identity -> reason it runs dynamically
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key):
+        entry = self.entries.get(key)
+        if entry is not None:
+            try:
+                self.entries.move_to_end(key)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
+        return entry
+
+    def put(self, key, entry):
+        with self.lock:
+            self.entries[key] = entry
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+            self.dynamic_functions.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self):
+        return len(self.entries)
+
+
+CACHE = Cache()
+
+
+def clear_cache():
+    """Forget every compiled program (and every function that fell back to dynamic mode)."""
+    CACHE.clear()
+
+
+def set_max_entries(n):
+    """Bound the number of cached signatures (least recently used ones are dropped first)."""
+    with CACHE.lock:
+        CACHE.max_entries = int(n)
+        while len(CACHE.entries) > CACHE.max_entries:
+            CACHE.entries.popitem(last=False)

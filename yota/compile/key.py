@@ -1,0 +1,308 @@
+"""Cache keys: what a compiled program depends on, computed in a few microseconds per call.
+
+``signature(f, args, kwargs, argnums)`` walks the function and the arguments once and returns
+``(key, inputs)``:
+
+- arrays contribute their shape and dtype to the key and their value to ``inputs`` (the compiled
+  program reads them at call time, whether they are differentiated or not);
+- differentiated Python/NumPy floats contribute their type, and their value to ``inputs``;
+- other plain values (ints, bools, strings, None, non-differentiated floats, functions, classes,
+  any hashable object) are part of the key by value;
+- lists, tuples, dicts and attrs instances contribute their type and layout and are walked;
+- a plain function contributes its code object, and the values held in its closure cells and
+  default arguments are walked the same way (arrays there become inputs read at call time), so a
+  lambda re-created on every call, ``lambda m: loss(m, X, y)``, shares one compiled program and
+  never returns results for stale ``X`` and ``y``. Bound methods walk ``__self__`` and
+  ``functools.partial`` walks its arguments.
+
+``lift`` repeats the same walk at tracing time and rebuilds the values with tape inputs in place
+of the leaves that ``signature`` put in ``inputs``: both walks live here, side by side, so they
+cannot drift apart.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import types
+
+import attrs
+import numpy as np
+
+from .. import tree
+from ..tracked import Tracked
+
+FUNCTION_DEPTH = 3    # closures of closures of closures are walked; deeper ones key by identity
+
+_ndarray = np.ndarray
+_FunctionType = types.FunctionType
+_MethodType = types.MethodType
+_partial = functools.partial
+_generic = np.generic
+_EMPTY_CELL = object()
+_FIELDS = {}          # class -> tuple of attrs field names, or None for non-attrs classes
+
+
+class Unsupported(Exception):
+    """The call holds a value the static path does not key (it runs in dynamic mode)."""
+
+
+def _fields(cls):
+    try:
+        return _FIELDS[cls]
+    except KeyError:
+        names = tuple(a.name for a in attrs.fields(cls)) if attrs.has(cls) else None
+        _FIELDS[cls] = names
+        return names
+
+
+def signature(f, args, kwargs, argnums, tag="grad"):
+    """``(key, inputs)`` for a call of ``grad(f, *args, argnums=argnums, **kwargs)``; ``tag``
+    (any hashable) separates what different users of the cache compile for the same call."""
+    try:
+        k = [tag, argnums if argnums is None or type(argnums) is int else tuple(argnums)]
+    except TypeError:
+        raise Unsupported("argnums is not a tuple of ints") from None
+    vals = []
+    if type(f) is _FunctionType:
+        _function(f, k, vals, FUNCTION_DEPTH)
+    else:
+        _callable(f, k, vals, FUNCTION_DEPTH)
+    if argnums is None:
+        for a in args:
+            _walk(a, True, k, vals, 0)
+    else:
+        nums = _positions(k[1], len(args))
+        for i, a in enumerate(args):
+            _walk(a, i in nums, k, vals, 0)
+    k.append(len(args))
+    if kwargs:
+        k.append(tuple(kwargs))
+        for v in kwargs.values():
+            _walk(v, False, k, vals, 0)
+    return tuple(k), vals
+
+
+def _positions(argnums, nargs):
+    nums = (argnums,) if type(argnums) is int else argnums
+    try:
+        if not all(type(n) is int and -nargs <= n < nargs for n in nums):
+            raise Unsupported("argnums out of range")  # dynamic mode raises the clear error
+        return {n % nargs for n in nums}
+    except TypeError:
+        raise Unsupported("argnums is not a tuple of ints") from None
+
+
+def _walk(x, diff, k, vals, depth):
+    t = type(x)
+    if t is _ndarray:
+        dt = x.dtype
+        if dt.kind not in "biuf":
+            raise Unsupported(f"an array of dtype {dt}")
+        k.append(x.shape)
+        k.append(dt)
+        vals.append(x)
+    elif t is float:
+        if diff:
+            k.append(float)
+            vals.append(x)
+        else:
+            k.append((float, x))
+    elif t is int or t is bool or t is str or x is None:
+        k.append((t, x))
+    elif t is list or t is tuple:
+        k.append((t, len(x)))
+        for e in x:
+            _walk(e, diff, k, vals, depth)
+    elif t is dict:
+        k.append((dict, tuple(x)))
+        for e in x.values():
+            _walk(e, diff, k, vals, depth)
+    else:
+        names = _fields(t)
+        if names is not None:
+            k.append(t)
+            for n in names:
+                _walk(getattr(x, n), diff, k, vals, depth)
+        else:
+            _other(x, t, diff, k, vals, depth)
+
+
+def _other(x, t, diff, k, vals, depth):
+    if isinstance(x, _generic):
+        kind = x.dtype.kind
+        if kind == "f" and diff:
+            k.append(t)
+            vals.append(x)
+            return
+        if kind not in "biuf":
+            raise Unsupported(f"a NumPy {t.__name__} value")
+        k.append((t, x))
+        return
+    if isinstance(x, _ndarray) or t is Tracked:
+        raise Unsupported(f"a {t.__name__} value")
+    if isinstance(x, (list, tuple)):
+        k.append((t, len(x)))
+        for e in x:
+            _walk(e, diff, k, vals, depth)
+        return
+    if isinstance(x, dict):
+        k.append((t, tuple(x)))
+        for e in x.values():
+            _walk(e, diff, k, vals, depth)
+        return
+    if depth and (t is _FunctionType or t is _MethodType or t is _partial):
+        _callable(x, k, vals, depth)
+        return
+    if isinstance(x, complex) and diff:
+        raise Unsupported("a complex value")
+    try:
+        hash(x)
+    except TypeError:
+        raise Unsupported(f"an unhashable {t.__name__} value") from None
+    k.append((t, x) if isinstance(x, (float, int, complex)) else x)
+
+
+def _callable(f, k, vals, depth):
+    t = type(f)
+    if t is _FunctionType:
+        _function(f, k, vals, depth)
+    elif t is _MethodType:
+        k.append(_MethodType)
+        _callable(f.__func__, k, vals, depth)
+        _walk(f.__self__, False, k, vals, depth - 1)
+    elif t is _partial:
+        k.append(_partial)
+        _callable(f.func, k, vals, depth)
+        _walk(f.args, False, k, vals, depth - 1)
+        _walk(f.keywords, False, k, vals, depth - 1)
+    else:
+        _walk(f, False, k, vals, 0)
+
+
+def _function(f, k, vals, depth):
+    if depth <= 0:
+        k.append(f)   # identity; the key holds it, so its id cannot be reused meanwhile
+        return
+    k.append(f.__code__)
+    k.append(id(f.__globals__))
+    d = f.__defaults__
+    if d:
+        _walk(d, False, k, vals, depth - 1)
+    kd = f.__kwdefaults__
+    if kd:
+        _walk(kd, False, k, vals, depth - 1)
+    cl = f.__closure__
+    if cl:
+        for cell in cl:
+            try:
+                v = cell.cell_contents
+            except ValueError:
+                k.append(_EMPTY_CELL)
+                continue
+            _walk(v, False, k, vals, depth - 1)
+
+
+# --- the same walk at tracing time, rebuilding with tape inputs --------------------------------
+class Lifter:
+    """Rebuild values with ``make(value, diff, where)`` in place of every input leaf."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def function(self, f, depth=FUNCTION_DEPTH, where=()):
+        t = type(f)
+        if t is _FunctionType:
+            return self._function(f, depth, where)
+        if t is _MethodType:
+            func = self.function(f.__func__, depth, where + ("__func__",))
+            obj = self.walk(f.__self__, False, depth - 1, where + ("__self__",))
+            return f if func is f.__func__ and obj is f.__self__ else _MethodType(func, obj)
+        if t is _partial:
+            func = self.function(f.func, depth, where + ("func",))
+            args = self.walk(f.args, False, depth - 1, where + ("args",))
+            kw = self.walk(f.keywords, False, depth - 1, where + ("keywords",))
+            if func is f.func and args is f.args and kw is f.keywords:
+                return f
+            return _partial(func, *args, **kw)
+        return self.walk(f, False, 0, where)
+
+    def _function(self, f, depth, where):
+        if depth <= 0:
+            return f
+        changed = False
+        d = f.__defaults__
+        if d:
+            nd = self.walk(d, False, depth - 1, where + ("__defaults__",))
+            changed |= nd is not d
+            d = nd
+        kd = f.__kwdefaults__
+        if kd:
+            nkd = self.walk(kd, False, depth - 1, where + ("__kwdefaults__",))
+            changed |= nkd is not kd
+            kd = nkd
+        cl = f.__closure__
+        if cl:
+            cells = []
+            for name, cell in zip(f.__code__.co_freevars, cl):
+                try:
+                    v = cell.cell_contents
+                except ValueError:
+                    cells.append(cell)
+                    continue
+                nv = self.walk(v, False, depth - 1, where + (name,))
+                if nv is v:
+                    cells.append(cell)
+                else:
+                    cells.append(types.CellType(nv))
+                    changed = True
+            cl = tuple(cells)
+        if not changed:
+            return f
+        g = _FunctionType(f.__code__, f.__globals__, f.__name__, d, cl)
+        g.__kwdefaults__ = kd
+        g.__qualname__ = f.__qualname__
+        g.__dict__.update(f.__dict__)
+        return g
+
+    def walk(self, x, diff, depth, where):
+        t = type(x)
+        if t is _ndarray:
+            return self.make(x, diff, where)
+        if t is float:
+            return self.make(x, diff, where) if diff else x
+        if t is int or t is bool or t is str or x is None:
+            return x
+        if isinstance(x, _generic):
+            return self.make(x, diff, where) if (diff and x.dtype.kind == "f") else x
+        if isinstance(x, (list, tuple, dict)) or _fields(t) is not None:
+            return self._node(x, diff, depth, where)
+        if depth and (t is _FunctionType or t is _MethodType or t is _partial):
+            return self.function(x, depth, where)
+        return x
+
+    def _node(self, x, diff, depth, where):
+        items = tree.children(x)
+        new = {key: self.walk(v, diff, depth, where + (key,)) for key, v in items}
+        if all(new[key] is v for key, v in items):
+            return x
+        return _rebuild(x, new)
+
+
+def _rebuild(x, new):
+    """A copy of node ``x`` with children ``new`` (key -> value), as tree.map_leaves builds it."""
+    if isinstance(x, dict):
+        return new if type(x) is dict else tree._rebuild_mapping(x, new)
+    if isinstance(x, list):
+        values = [new[i] for i in range(len(x))]
+        return values if type(x) is list else tree._rebuild_sequence(x, values)
+    if isinstance(x, tuple):
+        values = [new[i] for i in range(len(x))]
+        if type(x) is tuple:
+            return tuple(values)
+        if hasattr(x, "_fields"):
+            return type(x)(*values)
+        return tree._rebuild_sequence(x, values)
+    clone = copy.copy(x)
+    for name, value in new.items():
+        object.__setattr__(clone, name, value)
+    return clone

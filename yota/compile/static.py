@@ -1,0 +1,208 @@
+"""Static mode: trace once per signature, compile, cache, and replay the compiled code.
+
+The hot path of a cached call is: compute the key (key.py), one dict lookup, call the compiled
+function (which checks its guards and wraps the GradientResult itself). Everything else (tracing,
+passes, code generation, guard failures, fallbacks, logging) is on the slow path.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+
+from ..differentiate import _fn_name, grad_dynamic
+from ..tape import _state as _tape_state
+from . import codegen, interpret, passes
+from . import guards as guards_mod
+from .cache import CACHE, MAX_VARIANTS, Entry, Variant
+from .ir import NotCompilable
+from .key import Unsupported, signature
+from .trace import build_grad, trace_program
+
+log = logging.getLogger("yota.compile")
+
+# "codegen" (generated Python source) or "interpret" (the reference op-by-op replay).
+MODE = "codegen"
+OPTIMIZE = True
+
+_key_locks = {}
+
+
+def static_grad(f, args, kwargs, argnums=None):
+    """``grad`` in static mode: ``(value, GradientResult)``, compiled once per signature."""
+    if getattr(_tape_state, "depth", 0):
+        return grad_dynamic(f, args, kwargs, argnums)   # inside another trace: record, don't run
+    try:
+        key, inputs = signature(f, args, kwargs, argnums)
+    except Unsupported as exc:
+        _unsupported(f, exc)
+        return grad_dynamic(f, args, kwargs, argnums)
+    entry = CACHE.get(key)
+    if entry is not None:
+        for fn in entry.fns:
+            r = fn(*inputs)
+            if r.__class__ is tuple:
+                return r
+    return _slow(f, args, kwargs, argnums, key, inputs, build_grad,
+                 lambda: grad_dynamic(f, args, kwargs, argnums))
+
+
+def static_call(tag, f, args, kwargs, argnums, build, dynamic):
+    """Trace ``f``, let ``build(traced)`` record more and choose the outputs, compile, cache.
+
+    The general form of ``static_grad`` for other transforms (value_and_grad, vjp, jacobian,
+    optimizer steps): ``tag`` is any hashable naming what is compiled (with its options),
+    ``build`` receives a ``trace.Traced`` (tape re-entered, so rules record on it) and returns a
+    ``trace.Template``; ``dynamic()`` computes the same result without compiling and is used
+    whenever static mode cannot apply. Returns what the template describes, with fresh arrays.
+    """
+    if getattr(_tape_state, "depth", 0):
+        return dynamic()
+    try:
+        key, inputs = signature(f, args, kwargs, argnums, tag)
+    except Unsupported as exc:
+        _unsupported(f, exc)
+        return dynamic()
+    entry = CACHE.get(key)
+    if entry is not None:
+        for fn in entry.fns:
+            r = fn(*inputs)
+            if r.__class__ is not int:
+                return r
+    return _slow(f, args, kwargs, argnums, key, inputs, build, dynamic)
+
+
+def compile_variant(f, args, kwargs, argnums, inputs, build, mode=None, optimize=None):
+    """Trace and compile one variant (no caching)."""
+    program, template = trace_program(f, args, kwargs, argnums, inputs, build)
+    if OPTIMIZE if optimize is None else optimize:
+        program = passes.optimize(program)
+    name = _fn_name(f)
+    fname = "yota_" + "".join(c if c.isalnum() else "_" for c in name.split(".")[-1])
+    if (mode or MODE) == "interpret":
+        return Variant(_interpreted(program, template), None, program, template, name)
+    source, ns = codegen.generate(program, template, fname)
+    fn = codegen.build(source, ns, _def_name(source))
+    return Variant(fn, source, program, template, name)
+
+
+def _def_name(source):
+    return source.split("(", 1)[0][len("def "):]
+
+
+def _interpreted(program, template):
+    def run(*values):
+        try:
+            outs = interpret.run(program, values)
+        except interpret.GuardFailed as exc:
+            return exc.index
+        return template.finish(outs)
+
+    return run
+
+
+def _identity(f):
+    code = getattr(getattr(f, "__func__", f), "__code__", None)
+    return code if code is not None else f
+
+
+def _slow(f, args, kwargs, argnums, key, inputs, build, dynamic):
+    name = _fn_name(f)
+    with CACHE.lock:
+        lock = _key_locks.setdefault(key, threading.Lock())
+    with lock:
+        entry = CACHE.get(key)
+        reasons = []
+        if entry is not None:
+            if entry.dynamic:
+                return dynamic()
+            for variant in entry.variants:
+                r = variant.fn(*inputs)
+                if r.__class__ is not int:
+                    return r
+                g = variant.program.guards[r]
+                reasons.append(guards_mod.describe(g))
+        fid = _identity(f)
+        if fid in CACHE.dynamic_functions:
+            return dynamic()
+        if entry is not None and len(entry.variants) >= MAX_VARIANTS:
+            why = (f"{len(entry.variants)} compiled variants for one signature and the guards "
+                   f"of all of them failed (last: {reasons[-1] if reasons else '?'})")
+            _fall_back(f, name, entry, fid, why)
+            return dynamic()
+        reason = "first call with this signature" if entry is None else \
+            "guard failed: " + "; ".join(reasons)
+        CACHE.misses += 1
+        log.info("yota: tracing %s (%s)", name, reason)
+        try:
+            variant = compile_variant(f, args, kwargs, argnums, inputs, build)
+        except Exception as exc:
+            # The user's own error comes out of dynamic mode unchanged; otherwise remember that
+            # this signature runs dynamically.
+            result = dynamic()
+            entry = entry or Entry(_refs(f))
+            entry.dynamic = True
+            CACHE.put(key, entry)
+            log.info("yota: %s runs in dynamic mode for this signature: static tracing failed "
+                     "with %s: %s", name, type(exc).__name__, exc)
+            return result
+        r = variant.fn(*inputs)
+        if r.__class__ is int:
+            # A guard failed on the very inputs it was traced with: the function is not
+            # deterministic (random draws, global state); compiling it would be wrong.
+            why = f"a guard failed on the inputs it was traced with ({variant.program.guards[r]})"
+            entry = entry or Entry(_refs(f))
+            CACHE.put(key, entry)
+            _fall_back(f, name, entry, fid, why)
+            return dynamic()
+        entry = entry or Entry(_refs(f))
+        entry.add(variant)
+        CACHE.put(key, entry)
+    with CACHE.lock:
+        _key_locks.pop(key, None)
+    return r
+
+
+def _refs(f):
+    return (getattr(f, "__globals__", None), f)
+
+
+def _fall_back(f, name, entry, fid, why):
+    entry.dynamic = True
+    entry.variants = ()
+    entry.fns = ()
+    CACHE.dynamic_functions[fid] = why
+    message = (f"yota: {name} falls back to dynamic mode: {why}. Its results stay correct; "
+               "to compile it, pass the values it branches on as arguments, or call "
+               "grad(..., dynamic=True) to silence this warning")
+    log.warning(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+_warned_unsupported = set()
+
+
+def _unsupported(f, exc):
+    fid = _identity(f)
+    if fid not in _warned_unsupported:
+        _warned_unsupported.add(fid)
+        log.info("yota: %s runs in dynamic mode: the call holds %s, which static mode does not "
+                 "key", _fn_name(f), exc)
+
+
+def source(f, *args, argnums=None, **kwargs):
+    """The generated source of every compiled variant for this call's signature."""
+    key, inputs = signature(f, args, kwargs, argnums)
+    entry = CACHE.get(key)
+    if entry is None or not entry.variants:
+        static_grad(f, args, kwargs, argnums)
+        entry = CACHE.get(key)
+    if entry is None or entry.dynamic or not entry.variants:
+        reason = CACHE.dynamic_functions.get(_identity(f), "static tracing failed")
+        return f"# {_fn_name(f)} runs in dynamic mode for this signature ({reason})\n"
+    return "\n".join(v.source or repr(v.program) for v in entry.variants)
+
+
+def show_code(f, *args, argnums=None, **kwargs):
+    """Print the straight-line NumPy code that ``grad(f, *args)`` runs in static mode."""
+    print(source(f, *args, argnums=argnums, **kwargs), end="")

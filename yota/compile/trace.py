@@ -1,0 +1,300 @@
+"""Tracing for static mode: every input leaf becomes a tape input, and the result a template.
+
+Unlike dynamic mode, static tracing also lifts the arrays that are not differentiated (integer
+labels, arrays of arguments left out of ``argnums``, arrays in keyword arguments and in the
+function's closure cells) into tape inputs, so the compiled program reads them at call time
+instead of baking their first values in. ``trace_program`` runs the function, lets a ``build``
+callback record more on the tape (the backward pass, for ``grad``) and returns a Program plus a
+``Template`` that turns the program's outputs into what the caller gets.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import tree
+from ..differentiate import (_reentered, _wrap_argument, backward, check_scalar_output,
+                             normalize_argnums)
+from ..plugins import ensure_loaded
+from ..result import GradientResult
+from ..tape import Tape, tracing
+from ..tracked import Tracked
+from .ir import NotCompilable, Var, from_tape
+from .key import Lifter
+
+
+class Param:
+    """One lifted input: its tape variable, whether it is differentiated, where it came from."""
+
+    __slots__ = ("tracked", "diff", "where", "value")
+
+    def __init__(self, tracked, diff, where, value):
+        self.tracked, self.diff, self.where, self.value = tracked, diff, where, value
+
+    @property
+    def var(self):
+        return self.tracked._var
+
+
+class Traced:
+    """What tracing produced: the tape, the lifted parameters, the function's output."""
+
+    def __init__(self, fn, tape, params, output, args, nums):
+        self.fn, self.tape, self.params, self.output = fn, tape, params, output
+        self.args, self.nums = args, nums
+
+    def diff_params(self, argpos):
+        return [p for p in self.params
+                if p.diff and p.where[:2] == ("arg", argpos)]
+
+
+def trace_program(f, args, kwargs, argnums, inputs, build):
+    """Trace ``f(*args, **kwargs)`` on lifted inputs, then ``build(traced)`` -> Template.
+
+    ``inputs`` is the list ``key.signature`` returned; the lifted leaves must be exactly those
+    objects, in that order (checked). Returns ``(program, template)``.
+    """
+    ensure_loaded()
+    nums, explicit = normalize_argnums(f, argnums, len(args))
+    scratch = Tape()
+    for i in nums:  # the same argument checks (and messages) as dynamic mode
+        _wrap_argument(scratch, f, i, args[i], explicit)
+    params = []
+    with tracing() as tape:
+        def make(x, diff, where):
+            kind = getattr(x, "dtype", None)
+            is_float = type(x) is float or (kind is not None and kind.kind == "f")
+            t = tape.input(x)
+            params.append(Param(t, diff and is_float, where, x))
+            return t
+
+        lifter = Lifter(make)
+        g = lifter.function(f, where=("fn",))
+        new_args = [lifter.walk(a, i in nums, 0, ("arg", i)) for i, a in enumerate(args)]
+        new_kwargs = {k: lifter.walk(v, False, 0, ("kw", k)) for k, v in kwargs.items()}
+        if len(params) != len(inputs) or any(p.value is not v for p, v in zip(params, inputs)):
+            raise NotCompilable("the key and the tracer walked the inputs differently")
+        out = g(*new_args, **new_kwargs)
+        tape.forward_ops = len(tape.ops)
+    traced = Traced(f, tape, params, out, args, nums)
+    with _reentered(tape):
+        template = build(traced)
+    outputs = template.outputs
+    program = from_tape(tape, [p.tracked for p in params], outputs,
+                        param_names=[_param_name(f, p.where) for p in params])
+    template.float_params = {p.var: True for p in params if type(p.value) is float}
+    return program, template
+
+
+def _param_name(f, where):
+    kind, rest = where[0], where[1:]
+    if kind == "arg":
+        i, path = rest[0], rest[1:]
+        code = getattr(f, "__code__", None)
+        names = code.co_varnames[:code.co_argcount] if code is not None else ()
+        head = names[i] if i < len(names) else f"arg{i}"
+    elif kind == "kw":
+        head, path = rest[0], rest[1:]
+    else:
+        head, path = (rest[0] if rest else "fn"), rest[1:]
+        if head in ("__func__", "func"):
+            head, path = (path[0] if path else "fn"), path[1:]
+    return "_".join(str(p) for p in (head,) + tuple(path))
+
+
+# --- templates: how program outputs become the caller's values ---------------------------------
+class Template:
+    """A tree (tuple, list, dict, GradientResult) whose leaves are ``Out`` slots or constants.
+
+    ``add(x, like)`` registers a tracked value (or constant) as a program output and returns its
+    slot; ``like`` says how to hand it over (see ``Out``).
+    """
+
+    def __init__(self):
+        self.outputs = []     # tracked values / constants, in program-output order
+        self.tree = None
+        self.float_params = {}
+
+    def add(self, x, like="value"):
+        self.outputs.append(x)
+        return Out(len(self.outputs) - 1, like)
+
+    # python path (interpreter)
+    def finish(self, values):
+        return _finish(self.tree, values, set())
+
+    # codegen path
+    def emit(self, em, program):
+        return _emit(self.tree, em, program, set())
+
+
+class Out:
+    """Slot ``index`` of the program outputs, handed over as ``like``:
+
+    - ``"value"``: as computed (0-d arrays become NumPy scalars), for function values;
+    - ``("array", shape, dtype)``: a fresh ndarray the caller owns (zeros when absent);
+    - ``"float"``: a Python float; ``("scalar", type)``: a NumPy scalar of that type.
+    """
+
+    __slots__ = ("index", "like")
+
+    def __init__(self, index, like):
+        self.index, self.like = index, like
+
+
+class Zeros:
+    """A gradient that does not reach the output: zeros of an input's kind, fresh per call."""
+
+    __slots__ = ("like",)
+
+    def __init__(self, like):
+        self.like = like
+
+
+def _finish(node, values, seen):
+    t = type(node)
+    if t is Out:
+        return _hand_over(values[node.index], node.like, seen)
+    if t is Zeros:
+        return _zeros(node.like)
+    if t is GradientResult:
+        return GradientResult([_finish(e, values, seen) for e in node])
+    if t is tuple or t is list:
+        return t(_finish(e, values, seen) for e in node)
+    if t is dict:
+        return {k: _finish(v, values, seen) for k, v in node.items()}
+    return node
+
+
+def _zeros(like):
+    if like == "float":
+        return 0.0
+    if like[0] == "scalar":
+        return like[1](0)
+    return np.zeros(like[1], like[2])
+
+
+def _hand_over(v, like, seen):
+    if like == "value":
+        if isinstance(v, np.ndarray) and v.ndim == 0:
+            return v[()]
+        return v
+    if like == "float":
+        return float(v)
+    if like[0] == "scalar":
+        return like[1](v)
+    _, shape, dtype = like
+    if not isinstance(v, np.ndarray):
+        return np.array(v, dtype=dtype)
+    if id(v) in seen or v.base is not None or not v.flags.owndata or not v.flags.writeable:
+        return v.copy()
+    seen.add(id(v))
+    return v
+
+
+def _emit(node, em, program, seen):
+    t = type(node)
+    if t is Out:
+        return _emit_out(program.outputs[node.index], node.like, em, program, seen)
+    if t is Zeros:
+        like = node.like
+        if like == "float":
+            return "0.0"
+        if like[0] == "scalar":
+            return em.const(like[1](0))
+        em.ns.setdefault("zeros", np.zeros)
+        return f"zeros({em.const(tuple(like[1]))}, {em.const(like[2])})"
+    if t is GradientResult:
+        return f"GradientResult(({''.join(_emit(e, em, program, seen) + ', ' for e in node)}))"
+    if t is tuple:
+        return f"({''.join(_emit(e, em, program, seen) + ', ' for e in node)})"
+    if t is list:
+        return f"[{', '.join(_emit(e, em, program, seen) for e in node)}]"
+    if t is dict:
+        items = ", ".join(f"{em.const(k)}: {_emit(v, em, program, seen)}" for k, v in node.items())
+        return "{" + items + "}"
+    return em.const(node)
+
+
+def _emit_out(ref, like, em, program, seen):
+    if type(ref) is not Var:                      # a constant: convert now, copy per call
+        value = _hand_over(ref, like, set())
+        if isinstance(value, np.ndarray):
+            return f"{em.const(value)}.copy()"
+        return em.const(value)
+    name = em.names[ref.n]
+    aval = program.avals[ref.n]
+    if like == "value":
+        return f"{name}[()]" if aval.is_array and aval.shape == () else name
+    if like == "float":
+        return f"float({name})"
+    if like[0] == "scalar":
+        return f"{em.const(like[1])}({name})"
+    _, shape, dtype = like
+    if not aval.is_array:
+        em.ns.setdefault("array", np.array)
+        return f"array({name}, {em.const(dtype)})"
+    first = ref.n not in seen
+    seen.add(ref.n)
+    memory = getattr(program, "memory", None)
+    if first and memory is not None and memory.fresh.get(ref.n):
+        return name
+    if first and ref.n not in program.params:
+        suspects = _suspects(ref.n, program, em)
+        checks = "".join(f" and {name} is not {s}" for s in suspects)
+        return f"({name} if {name}.base is None{checks} else {name}.copy())"
+    return f"{name}.copy()"
+
+
+def _suspects(n, program, em):
+    """Names of parameters a variable might be (an implementation may return its argument)."""
+    memory = getattr(program, "memory", None)
+    if memory is None:
+        return [em.names[p] for p in program.params]
+    out = []
+    for b in memory.storage.get(n, ()):
+        if b[0] == "param":
+            out.append(em.names[b[1]])
+        elif b[0] == "const":
+            for cid, cname in em.const_names.items():
+                if cid == b[1]:
+                    out.append(cname)
+    return out
+
+
+# --- grad ---------------------------------------------------------------------------------------
+def build_grad(traced):
+    """The template of ``grad``: ``(value, GradientResult)``, as dynamic mode returns them."""
+    f_out = traced.output
+    tape = traced.tape
+    check_scalar_output(traced.fn, f_out)
+    seed = np.ones((), dtype=f_out.dtype if hasattr(f_out, "dtype") else np.float64)
+    grads = backward(tape, f_out, seed)
+    tpl = Template()
+    value = tpl.add(f_out, "value")
+    per_arg = []
+    for i, arg in enumerate(traced.args):
+        if i not in traced.nums:
+            per_arg.append(None)
+            continue
+        inputs = traced.diff_params(i)
+        if not inputs and not tree.is_node(arg):
+            per_arg.append(None)
+            continue
+        if len(inputs) == 1 and inputs[0].where[2:] == ():
+            p = inputs[0]
+            g = grads.get(p.var)
+            per_arg.append(Zeros(_like(p)) if g is None else tpl.add(g, _like(p)))
+            continue
+        per_arg.append({p.where[2:]: tpl.add(grads[p.var], _like(p))
+                        for p in inputs if p.var in grads})
+    tpl.tree = (value, GradientResult(per_arg))
+    return tpl
+
+
+def _like(p):
+    v = p.tracked._value
+    if isinstance(v, np.ndarray):
+        return ("array", v.shape, v.dtype)
+    if type(v) is np.float64:
+        return "float"
+    return ("scalar", type(v))
