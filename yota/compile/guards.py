@@ -56,6 +56,9 @@ def _nan_equal(a, b):
 
 def holds(guard, value):
     """True when ``guard`` (a GuardCheck) still holds for the variable's current ``value``."""
+    if guard.kind == "equal":  # an array baked into the program as a constant
+        return value is not None and bool(
+            np.array_equal(value, guard.value, equal_nan=value.dtype.kind in "fc"))
     try:
         seen = converter(guard.kind)(value)
     except (TypeError, ValueError):
@@ -65,6 +68,9 @@ def holds(guard, value):
 
 def describe(guard, value=None):
     """A readable reason for a failed guard, for the re-trace log."""
+    if guard.kind == "equal":
+        return (f"the values of input %{guard.var}, a non-differentiated array compiled as a "
+                "constant, changed")
     text = f"{_kind_name(guard.kind)}(%{guard.var}) was {guard.value!r} when traced"
     if value is not None:
         try:

@@ -72,9 +72,10 @@ def static_call(tag, f, args, kwargs, argnums, build, dynamic):
     return _slow(f, args, kwargs, argnums, key, inputs, build, dynamic)
 
 
-def compile_variant(f, args, kwargs, argnums, inputs, build, mode=None, optimize=None):
+def compile_variant(f, args, kwargs, argnums, inputs, build, mode=None, optimize=None,
+                    lift=True):
     """Trace and compile one variant (no caching)."""
-    program, template = trace_program(f, args, kwargs, argnums, inputs, build)
+    program, template = trace_program(f, args, kwargs, argnums, inputs, build, lift)
     if OPTIMIZE if optimize is None else optimize:
         program = passes.optimize(program)
     name = _fn_name(f)
@@ -135,7 +136,15 @@ def _slow(f, args, kwargs, argnums, key, inputs, build, dynamic):
         CACHE.misses += 1
         log.info("yota: tracing %s (%s)", name, reason)
         try:
-            variant = compile_variant(f, args, kwargs, argnums, inputs, build)
+            try:
+                variant = compile_variant(f, args, kwargs, argnums, inputs, build)
+            except Exception as exc:
+                # Code may need its constant arrays as ndarrays (np.asarray(X), ndarray[y]):
+                # try again with them baked in and guarded by their values.
+                log.info("yota: tracing %s again with its non-differentiated arrays as "
+                         "constants (tracing them as inputs failed with %s: %s)",
+                         name, type(exc).__name__, exc)
+                variant = compile_variant(f, args, kwargs, argnums, inputs, build, lift=False)
         except Exception as exc:
             # The user's own error comes out of dynamic mode unchanged; otherwise remember that
             # this signature runs dynamically.

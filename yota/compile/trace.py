@@ -18,7 +18,7 @@ from ..plugins import ensure_loaded
 from ..result import GradientResult
 from ..tape import Tape, tracing
 from ..tracked import Tracked
-from .ir import NotCompilable, Var, from_tape
+from .ir import GuardCheck, NotCompilable, Var, from_tape
 from .key import Lifter
 
 
@@ -47,24 +47,31 @@ class Traced:
                 if p.diff and p.where[:2] == ("arg", argpos)]
 
 
-def trace_program(f, args, kwargs, argnums, inputs, build):
+def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
     """Trace ``f(*args, **kwargs)`` on lifted inputs, then ``build(traced)`` -> Template.
 
     ``inputs`` is the list ``key.signature`` returned; the lifted leaves must be exactly those
     objects, in that order (checked). Returns ``(program, template)``.
+
+    ``lift=False`` passes the arrays that are not differentiated to ``f`` as they are (code that
+    calls ``np.asarray`` on them needs that): they become constants of the program, guarded by
+    their content, so a call with other values re-traces instead of returning stale results.
     """
     ensure_loaded()
     nums, explicit = normalize_argnums(f, argnums, len(args))
     scratch = Tape()
     for i in nums:  # the same argument checks (and messages) as dynamic mode
         _wrap_argument(scratch, f, i, args[i], explicit)
-    params = []
+    params, baked = [], []
     with tracing() as tape:
         def make(x, diff, where):
             kind = getattr(x, "dtype", None)
             is_float = type(x) is float or (kind is not None and kind.kind == "f")
             t = tape.input(x)
             params.append(Param(t, diff and is_float, where, x))
+            if not lift and not diff and isinstance(x, np.ndarray):
+                baked.append(t)
+                return x
             return t
 
         lifter = Lifter(make)
@@ -82,6 +89,7 @@ def trace_program(f, args, kwargs, argnums, inputs, build):
     program = from_tape(tape, [p.tracked for p in params], outputs,
                         param_names=[_param_name(f, p.where) for p in params])
     template.float_params = {p.var: True for p in params if type(p.value) is float}
+    program.guards += [GuardCheck(t._var, "equal", t._value.copy()) for t in baked]
     return program, template
 
 
