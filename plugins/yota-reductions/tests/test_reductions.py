@@ -174,16 +174,27 @@ def _grad_of(f):
 def test_second_derivatives(name):
     f = REDUCTIONS[name]
     x = _data((3, 4), np.float64)
-    inner = _weighted(lambda x, **kw: f(x, **kw) ** 2, x, axis=0)
-    w = np.random.default_rng(3).standard_normal((3, 4))
-    check_grads(lambda x: np.sum(_grad_of(inner)(x) * w), x)
+    check_grads(_weighted(lambda x, **kw: f(x, **kw) ** 2, x, axis=0), x, order=2)
+    check_grads(_weighted(lambda x, **kw: f(x * x, **kw), x, axis=(0, 1), keepdims=True), x,
+                order=2)
 
 
-def test_second_derivative_of_prod_with_a_zero():
-    x = np.array([0.0, 2.0, 3.0, -1.5])
-    w = np.array([1.0, -2.0, 0.5, 3.0])
-    check_grads(lambda x: np.sum(_grad_of(lambda x: np.prod(x))(x) * w), x)
-    check_grads(lambda x: np.sum(_grad_of(lambda x: np.prod(x) ** 2)(x) * w), x)
+def test_second_derivative_of_prod_with_zeros():
+    x = np.array([[0.0, 2.0, 3.0, -1.5], [0.0, 0.5, 0.0, 2.0], [1.0, 2.0, 0.5, -1.0]])
+    w = np.array([1.0, -2.0, 0.5])
+    check_grads(lambda x: np.sum(np.prod(x, axis=1) * w), x, order=2)
+    check_grads(lambda x: np.sum(np.prod(x, axis=1) ** 2 * w), x, order=2)
+    # the same through a nested grad, by hand
+    v = np.random.default_rng(4).standard_normal(x.shape)
+    check_grads(lambda x: np.sum(_grad_of(lambda x: np.prod(x[0]) * np.prod(x))(x) * v), x)
+
+
+def test_third_derivative_of_prod_says_it_is_not_implemented():
+    x = np.array([0.5, 2.0, 3.0])
+    second = _grad_of(lambda x: np.sum(_grad_of(lambda x: np.prod(x))(x) * x))
+    with pytest.raises(yota.NoRuleError, match="third derivatives of numpy.prod are not "
+                                                "implemented"):
+        yota.grad(lambda x: np.sum(second(x) * x), x, dynamic=True)
 
 
 # --- logsumexp --------------------------------------------------------------------------------

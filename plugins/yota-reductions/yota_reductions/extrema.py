@@ -21,7 +21,7 @@ def tie_share(x, y, axes):
     return hit.astype(dtype) / np.maximum(ties, 1).astype(dtype)
 
 
-@primitive(nondiff_argnums=(1, 2))
+@primitive(nondiff_argnums=(1, 2, 3))
 def extremum_vjp(dy, x, y, axes):
     """``dy`` sent back to the elements of ``x`` that produced ``y`` (shared among ties)."""
     return np.reshape(dy, kept_shape(x.shape, axes)) * tie_share.impl(x, y, axes)

@@ -28,8 +28,11 @@ class PackPrimitive(Primitive):
         return Primitive.__call__(self, *args, **kwargs)
 
 
-def pack_primitive(fn):
-    return PackPrimitive(fn)
+def pack_primitive(fn=None, *, nondiff_argnums=()):
+    """``@pack_primitive`` or ``@pack_primitive(nondiff_argnums=(1,))``, as ``yota.primitive``."""
+    if fn is None:
+        return lambda f: PackPrimitive(f, nondiff_argnums=nondiff_argnums)
+    return PackPrimitive(fn, nondiff_argnums=nondiff_argnums)
 
 
 def _check_loaded(prim):

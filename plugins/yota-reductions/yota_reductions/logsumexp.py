@@ -29,7 +29,7 @@ def logsumexp(x, axis=None, keepdims=False):
     return out[()] if out.ndim == 0 else out
 
 
-@primitive
+@primitive(nondiff_argnums=(2,))
 def shifted_exp(x, y, axes):
     """``exp(x - y)``, ``y`` a log-sum-exp over ``axes`` broadcast back (0 where ``y`` is -inf)."""
     yk = np.reshape(y, kept_shape(np.shape(x), axes))

@@ -4,7 +4,7 @@ from both ends: no division by x_i, so it is exact with one zero, several zeros,
 from __future__ import annotations
 
 import numpy as np
-from yota import primitive
+from yota import NoRuleError, primitive
 
 from .sums import expand
 
@@ -40,7 +40,7 @@ def prod_p(x, axis=None, keepdims=False, dtype=None):
     return np.prod(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
-@primitive
+@primitive(nondiff_argnums=(1,))
 def prod_others(x, axes):
     """For each element of ``x``, the product of the others it is reduced with over ``axes``."""
     m, undo = _to_last(x, axes)
@@ -52,7 +52,7 @@ prod_p.defgrad(lambda dy, y, x, axis=None, keepdims=False, dtype=None:
                expand(dy, x.shape, axis) * prod_others(x, axis))
 
 
-@primitive
+@primitive(nondiff_argnums=(2,))
 def prod_others_vjp(g, x, axes):
     """The vjp of ``prod_others`` (second derivatives of prod):
     ``out_k = sum over i != k of g_i * prod(x_j for j not in {i, k})``.
@@ -79,6 +79,14 @@ def prod_others_vjp(g, x, axes):
 
 # The Jacobian of prod_others, H_ki = prod of x_j for j not in {i, k}, is symmetric: its vjp is
 # prod_others_vjp, which is linear in g with the same H, so that is its own rule for g. Third
-# derivatives of prod through x have no rule (the engine says so if one is needed).
+# derivatives of prod through x are not implemented: that rule raises and says so.
 prod_others.defgrad(lambda g, y, x, axes: prod_others_vjp(g, x, axes))
 prod_others_vjp.defgrad(lambda gg, y, g, x, axes: prod_others_vjp(gg, x, axes))
+
+
+@prod_others_vjp.defgrad(argnum=1)
+def _no_third_derivative(gg, y, g, x, axes):
+    raise NoRuleError(
+        "yota: third derivatives of numpy.prod are not implemented (prod_others_vjp has no "
+        "rule for x); differentiate at most twice through prod, or for positive x write the "
+        "product as np.exp(np.sum(np.log(x)))")

@@ -13,7 +13,7 @@ from yota import primitive
 from .axes import count, kept_shape
 
 
-@primitive
+@primitive(nondiff_argnums=(1, 2))
 def expand(dy, shape, axes):
     """``dy`` (reduced, or with kept dims) broadcast back to ``shape``; ``axes`` were reduced."""
     return np.broadcast_to(np.reshape(dy, kept_shape(shape, axes)), shape)
