@@ -63,6 +63,17 @@ def _split_aux(who, f, out):
     return out[0], out[1]
 
 
+def _float_output(who, f, out):
+    value = out._value if type(out) is Tracked else out
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, float) or (dtype is not None and dtype.kind == "f"):
+        return
+    kind = dtype if dtype is not None else type(value).__name__
+    raise NotScalarError(
+        f"yota.{who}: {_fn_name(f)} must return a float array to be differentiated, but returned "
+        f"{kind}; return a single float array (convert ints with .astype(float))")
+
+
 def _plain(tape, x):
     """What the caller sees of a value computed on ``tape``: its value, 0-d arrays as scalars."""
     x = unwrap(tape, x)
@@ -75,34 +86,73 @@ def _plain_tree(tape, x):
     return tree.map_leaves(lambda path, leaf: _plain(tape, leaf), x)
 
 
-def _rewind(tape, mark):
-    """Forget what was recorded on ``tape`` since ``mark``: repeated backward passes on one
-    trace (vjp_fn, jacobian rows) then keep the tape, and each pass's cost, constant."""
-    ops, nodes, guards = mark
-    del tape.ops[ops:], tape.nodes[nodes:], tape.guards[guards:]
-
-
 def _mark(tape):
     return len(tape.ops), len(tape.nodes), len(tape.guards)
+
+
+def _rewind(tape, mark):
+    """Forget what was recorded on ``tape`` since ``mark``: repeated backward passes on one
+    trace (vjp_fn, Jacobian rows) then keep the tape, and each pass's cost, constant."""
+    ops, nodes, guards = mark
+    del tape.ops[ops:], tape.nodes[nodes:], tape.guards[guards:]
 
 
 def _seed_like(out):
     return np.ones((), dtype=out.dtype if hasattr(out, "dtype") else np.float64)
 
 
-def _value_and_grads(who, f, args, kwargs, argnums, has_aux):
-    """Trace ``f``, record its backward pass: ``(value, aux, GradientResult)``."""
-    tr, tape = trace(f, args, kwargs, argnums)
-    out, aux = _split_aux(who, f, tr.output) if has_aux else (tr.output, None)
-    _scalar_output(who, f, out)
-    with _reentered(tape):
-        grads = backward(tape, out, _seed_like(out))
-    tape.outputs = [out]
-    return _plain(tape, out), _plain_tree(tape, aux), gradient_result(tr, grads)
+def _aval(x):
+    """``(shape, dtype)`` of a value, tracked or not (Python floats are float64)."""
+    value = x._value if type(x) is Tracked else x
+    return np.shape(value), getattr(value, "dtype", np.dtype(np.float64))
+
+
+def _is_array_input(t):
+    v = t._value
+    return isinstance(v, np.ndarray) or (type(v) is Tracked and isinstance(
+        _innermost_value(v), np.ndarray))
+
+
+def _innermost_value(t):
+    while type(t) is Tracked:
+        t = t._value
+    return t
+
+
+def _positions(argnums, nargs):
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else argnums
+    return [n % nargs for n in nums], single
+
+
+def _static_call(tag, f, args, kwargs, argnums, build, dynamic):
+    """Compile through yota.compile when it is available, else run ``dynamic()``."""
+    try:
+        from .compile import static_call
+    except ImportError:  # pragma: no cover - the compiler ships with yota
+        return dynamic()
+    return static_call(tag, f, args, kwargs, argnums, build, dynamic)
+
+
+def _static_params(traced, i):
+    """``[(path, tracked input)]`` of argument ``i`` in a static trace."""
+    return [(p.where[2:], p.tracked) for p in traced.diff_params(i)]
+
+
+def _static_like(t, shape=None, dtype=None):
+    """How yota.compile hands an output over: like input ``t``, or an array of ``shape``."""
+    from .compile.trace import _like
+
+    if shape is None or (shape == () and not isinstance(t._value, np.ndarray)):
+        class _P:  # _like reads p.tracked._value
+            tracked = t
+        return _like(_P)
+    return ("array", shape, dtype)
 
 
 class _Transform:
-    """A transformed function. Static mode will keep the compiled graphs here, per transform."""
+    """A transformed function. In static mode its compiled graphs live in yota.compile's cache
+    under this transform's own tag (kind and options), one per input signature."""
 
     name = "transform"
 
@@ -112,13 +162,22 @@ class _Transform:
         self.f = f
         self.argnums = argnums
         self.dynamic = dynamic
-        self.cache = {}  # static graphs of this transform, keyed by input signature
         functools.update_wrapper(self, f, updated=())
 
     def __call__(self, *args, **kwargs):
-        return self.run_dynamic(args, kwargs)
+        if self.dynamic:
+            return self.run_dynamic(args, kwargs)
+        return _static_call(self.tag(), self.f, args, kwargs, self.argnums, self.build,
+                            lambda: self.run_dynamic(args, kwargs))
+
+    def tag(self):
+        return (self.name,)
 
     def run_dynamic(self, args, kwargs):
+        raise NotImplementedError
+
+    def build(self, traced):
+        """Record the transform on a static trace; returns a yota.compile Template."""
         raise NotImplementedError
 
     def __repr__(self):
@@ -132,7 +191,7 @@ class value_and_grad(_Transform):
     ``argnums`` (an int or a tuple) picks the differentiated arguments; ``g[i]`` is the
     gradient of argument ``i`` and ``None`` for the others. With ``has_aux=True``, ``f`` returns
     ``(loss, aux)`` and the result is ``((value, aux), GradientResult)``; aux is not
-    differentiated.
+    differentiated. ``dynamic=True`` traces on every call.
     """
 
     name = "value_and_grad"
@@ -141,10 +200,54 @@ class value_and_grad(_Transform):
         super().__init__(f, _check_argnums(self.name, argnums), dynamic)
         self.has_aux = has_aux
 
-    def run_dynamic(self, args, kwargs):
-        value, aux, g = _value_and_grads(self.name, self.f, args, kwargs, self.argnums,
-                                         self.has_aux)
+    def tag(self):
+        return ("value_and_grad", self.has_aux, self.name)
+
+    def __call__(self, *args, **kwargs):
+        value, aux, g = super().__call__(*args, **kwargs)
+        return self.finish(value, aux, g)
+
+    def finish(self, value, aux, g):
         return ((value, aux), g) if self.has_aux else (value, g)
+
+    def run_dynamic(self, args, kwargs):
+        tr, tape = trace(self.f, args, kwargs, self.argnums)
+        out, aux = (_split_aux(self.name, self.f, tr.output) if self.has_aux
+                    else (tr.output, None))
+        _scalar_output(self.name, self.f, out)
+        with _reentered(tape):
+            grads = backward(tape, out, _seed_like(out))
+        tape.outputs = [out]
+        return _plain(tape, out), _plain_tree(tape, aux), gradient_result(tr, grads)
+
+    def build(self, traced):
+        from .compile.trace import build_grad
+
+        out, aux = (_split_aux(self.name, self.f, traced.output) if self.has_aux
+                    else (traced.output, None))
+        _scalar_output(self.name, self.f, out)
+        traced.output = out
+        tpl = build_grad(traced)
+        value, g = tpl.tree
+        tpl.tree = (value, _aux_template(tpl, aux), g)
+        return tpl
+
+
+def _aux_template(tpl, aux):
+    """aux as a template: tracked leaves become outputs; attrs instances are not templates."""
+    if aux is None:
+        return None
+    if not isinstance(aux, (tuple, list, dict)) and tree.is_node(aux):
+        raise YotaError("an attrs instance in aux is handed over by dynamic mode only")
+    if type(aux) is Tracked:
+        return tpl.add(aux, "value")
+    if type(aux) in (tuple, list):
+        return type(aux)(_aux_template(tpl, a) for a in aux)
+    if type(aux) is dict:
+        return {k: _aux_template(tpl, v) for k, v in aux.items()}
+    if isinstance(aux, (tuple, list, dict)):
+        raise YotaError("a container subclass in aux is handed over by dynamic mode only")
+    return aux
 
 
 class gradient(value_and_grad):
@@ -155,12 +258,8 @@ class gradient(value_and_grad):
 
     name = "gradient"
 
-    def __call__(self, *args, **kwargs):
-        out = super().__call__(*args, **kwargs)
-        if self.has_aux:
-            (_, aux), g = out
-            return g, aux
-        return out[1]
+    def finish(self, value, aux, g):
+        return (g, aux) if self.has_aux else g
 
 
 # --- vjp ---------------------------------------------------------------------------------------
@@ -169,14 +268,13 @@ def vjp(f, *args, argnums=None, **kwargs):
 
     ``vjp_fn(ct)`` returns the ``GradientResult`` of ``sum(ct * f(*args))``: the cotangent ``ct``
     has the output's shape. It may be called many times; the forward pass is traced once. For a
-    scalar output ``vjp_fn()`` uses ``ct = 1``.
+    scalar output ``vjp_fn()`` uses ``ct = 1``. (Always traced: there is no graph to reuse.)
     """
     tr, tape = trace(f, args, kwargs, argnums)
     out = tr.output
     _float_output("vjp", f, out)
     tape.outputs = [out]
-    shape = np.shape(out)
-    dtype = out.dtype if hasattr(out, "dtype") else np.dtype(np.float64)
+    shape, dtype = _aval(out)
     name = _fn_name(f)
 
     def vjp_fn(ct=None):
@@ -198,17 +296,6 @@ def vjp(f, *args, argnums=None, **kwargs):
     return _plain(tape, out), vjp_fn
 
 
-def _float_output(who, f, out):
-    value = out._value if type(out) is Tracked else out
-    dtype = getattr(value, "dtype", None)
-    if isinstance(value, float) or (dtype is not None and dtype.kind == "f"):
-        return
-    kind = dtype if dtype is not None else type(value).__name__
-    raise NotScalarError(
-        f"yota.{who}: {_fn_name(f)} must return a float array to be differentiated, but returned "
-        f"{kind}; return a single float array (convert ints with .astype(float))")
-
-
 def _cotangent(who, name, ct, shape, dtype):
     """Check a cotangent against the output it weighs; plain ones take the output's dtype."""
     if type(ct) is not Tracked:
@@ -225,13 +312,68 @@ def _cotangent(who, name, ct, shape, dtype):
 
 
 # --- jacobian, hessian, hvp --------------------------------------------------------------------
+def _jacobian_rows(tape, out, inputs, rewind):
+    """Rows ``d out[j] / d input`` for every input, one backward pass per output element.
+
+    With ``rewind`` each row is taken off the tape (unwrapped) and the tape forgets its backward
+    pass at once (dynamic mode); otherwise the rows stay tracked values of the tape, so a static
+    graph, or an outer derivative of this tape, sees them. Returns ``{var: [row or None]}``.
+    """
+    shape, dtype = _aval(out)
+    rows = {t._var: [] for t in inputs}
+    if type(out) is not Tracked or out._tape is not tape:
+        n = int(np.prod(shape, dtype=int))
+        return {var: [None] * n for var in rows}
+    for j in range(int(np.prod(shape, dtype=int))):
+        seed = np.zeros(shape, dtype)
+        seed[np.unravel_index(j, shape)] = 1
+        mark = _mark(tape)
+        with _reentered(tape):
+            grads = backward(tape, out, seed)
+        for var, r in rows.items():
+            g = grads.get(var)
+            r.append(unwrap(tape, g) if rewind and g is not None else g)
+        if rewind:
+            _rewind(tape, mark)
+    return rows
+
+
+def _stack(rows, out_shape, t):
+    """Rows of one input -> its Jacobian block, ``out_shape + input shape`` (None: all zeros)."""
+    arg_shape, dtype = _aval(t)
+    if all(r is None for r in rows):
+        return None
+    rows = [np.zeros(arg_shape, dtype) if r is None else r for r in rows]
+    if out_shape == ():
+        return rows[0]
+    if any(type(r) is Tracked for r in rows):
+        return np.reshape(np.stack(rows), out_shape + arg_shape)
+    return np.stack([np.asarray(r, dtype) for r in rows]).reshape(out_shape + arg_shape)
+
+
+def _own(x, t, out_shape):
+    """A Jacobian block the caller owns (zeros for None); arrays for array inputs."""
+    arg_shape, dtype = _aval(t)
+    shape = out_shape + arg_shape
+    if type(x) is Tracked:
+        return x
+    if x is None:
+        x = np.zeros(shape, dtype)
+    if shape == () and not _is_array_input(t):
+        value = _innermost_value(t._value)
+        return float(x) if type(value) in (float, np.float64) else dtype.type(x)
+    x = np.asarray(x, dtype)
+    return x.copy() if x.base is not None or not x.flags.owndata else x
+
+
 class jacobian(_Transform):
     """``jacobian(f, argnums=0)(*args)``: d f(*args) / d args[argnums].
 
     The result has shape ``out.shape + arg.shape`` (a tuple of such arrays for a tuple of
     argnums; a dict ``path -> array`` for an attrs/list/dict argument). The forward pass is
-    traced once and one backward pass is recorded per output element, on the same tape, so
-    Jacobians of Jacobians (and of gradients: ``hessian``) work.
+    traced once and one backward pass recorded per output element; in static mode the whole
+    Jacobian is one compiled graph. Nested in another derivative (``jacobian(jacobian(f))``,
+    a Jacobian inside ``grad``) the rows are recorded for the outer tape.
     """
 
     name = "jacobian"
@@ -240,76 +382,106 @@ class jacobian(_Transform):
         super().__init__(f, _check_argnums(self.name, argnums), dynamic)
 
     def run_dynamic(self, args, kwargs):
-        single = isinstance(self.argnums, int)
-        nums = (self.argnums,) if single else self.argnums
-        tr, tape = trace(self.f, args, kwargs, nums)
+        tr, tape = trace(self.f, args, kwargs, self.argnums)
         out = tr.output
         _float_output(self.name, self.f, out)
         tape.outputs = [out]
-        shape = np.shape(out)
-        dtype = out.dtype if hasattr(out, "dtype") else np.dtype(np.float64)
-        rows = []
-        for i in range(int(np.prod(shape, dtype=int))):
-            seed = np.zeros(shape, dtype)
-            seed[np.unravel_index(i, shape)] = 1
-            mark = _mark(tape)
-            with _reentered(tape):
-                grads = backward(tape, out, seed)
-            rows.append(gradient_result(tr, grads))
-            _rewind(tape, mark)
-        jacs = tuple(_stack_rows(rows, n % len(args), tr, shape) for n in nums)
-        return jacs[0] if single else jacs
+        nums, single = _positions(self.argnums, len(args))
+        per_arg = [tr.structure[i] or [] for i in nums]
+        return self._assemble(tape, out, per_arg, single, rewind=True,
+                              finish=lambda x, t, shape: _own(unwrap(tape, x), t, shape))
+
+    def build(self, traced):
+        from .compile.trace import Template, Zeros
+
+        out = traced.output
+        _float_output(self.name, self.f, out)
+        nums, single = _positions(self.argnums, len(traced.args))
+        tpl = Template()
+
+        def finish(x, t, shape):
+            like = _static_like(t, shape + _aval(t)[0], _aval(t)[1])
+            return Zeros(like) if x is None else tpl.add(x, like)
+
+        per_arg = [_static_params(traced, i) for i in nums]
+        tpl.tree = self._assemble(traced.tape, out, per_arg, single, rewind=False, finish=finish)
+        return tpl
+
+    def _assemble(self, tape, out, per_arg, single, rewind, finish):
+        out_shape = _aval(out)[0]
+        rows = _jacobian_rows(tape, out, [t for inputs in per_arg for _, t in inputs], rewind)
+        blocks = []
+        for inputs in per_arg:
+            if len(inputs) == 1 and inputs[0][0] == ():
+                (_, t), = inputs
+                blocks.append(finish(_stack(rows[t._var], out_shape, t), t, out_shape))
+            else:
+                blocks.append({path: finish(_stack(rows[t._var], out_shape, t), t, out_shape)
+                               for path, t in inputs})
+        return blocks[0] if single else tuple(blocks)
 
 
-def _stack_rows(rows, k, tr, shape):
-    """Rows of d out[i] / d arg -> one array ``out.shape + arg.shape`` (a dict for trees)."""
-    inputs = tr.structure[k]
-    if len(inputs) == 1 and inputs[0][0] == ():
-        return _stack([r[k] for r in rows], shape, inputs[0][1])
-    return {path: _stack([r[k].get(path) for r in rows], shape, t) for path, t in inputs}
+class hessian(_Transform):
+    """``hessian(f, argnums=0)(*args)``: second derivatives of scalar ``f`` w.r.t. one array or
+    float argument, shape ``arg.shape + arg.shape``.
 
-
-def _stack(rows, shape, t):
-    """Stack rows (arrays, floats, tracked values of an outer tape) into shape + arg shape."""
-    arg_shape = np.shape(t._value)
-    dtype = t._value.dtype if hasattr(t._value, "dtype") else np.dtype(np.float64)
-    rows = [np.zeros(arg_shape, dtype) if r is None else r for r in rows]
-    if not rows:
-        return np.zeros(shape + arg_shape, dtype)
-    if any(type(r) is Tracked for r in rows):
-        return np.reshape(np.stack(rows), shape + arg_shape)
-    return np.asarray(np.stack([np.asarray(r, dtype) for r in rows]).reshape(shape + arg_shape))
-
-
-class _gradient_of(_Transform):
-    """The gradient of ``f`` w.r.t. one argument, as a function (what hessian differentiates)."""
-
-    name = "hessian"
-
-    def run_dynamic(self, args, kwargs):
-        _, _, g = _value_and_grads(self.name, self.f, args, kwargs, self.argnums, False)
-        return g[self.argnums]
-
-
-class hessian(jacobian):
-    """``hessian(f, argnums=0)(*args)``: second derivatives of scalar ``f`` w.r.t. one argument,
-    shape ``arg.shape + arg.shape``: the Jacobian of the gradient, one traced forward pass."""
+    One traced forward pass, the gradient recorded on the same tape, then one backward pass of
+    the gradient per entry: the Jacobian of the gradient.
+    """
 
     name = "hessian"
 
     def __init__(self, f, argnums=0, *, dynamic=False):
-        _check_argnums(self.name, argnums, allow_tuple=False)
-        grad_f = _gradient_of(f, argnums, dynamic=True)
-        super().__init__(grad_f, argnums, dynamic=dynamic)
-        self.__wrapped__ = f
+        super().__init__(f, _check_argnums(self.name, argnums, allow_tuple=False), dynamic)
+
+    def _input(self, inputs, nargs):
+        if len(inputs) != 1 or inputs[0][0] != ():
+            raise InputError(
+                f"yota.hessian: argument {self.argnums} of {_fn_name(self.f)} must be one float "
+                "array or float; for attrs models or containers, flatten the parameters into "
+                "one array first")
+        return inputs[0][1]
+
+    def _hessian(self, tape, out, t, rewind, finish):
+        _scalar_output(self.name, self.f, out)
+        with _reentered(tape):
+            grads = backward(tape, out, _seed_like(out))
+        g = grads.get(t._var)
+        arg_shape = _aval(t)[0]
+        if g is None:
+            return finish(None, t, arg_shape)
+        rows = _jacobian_rows(tape, g, [t], rewind)[t._var]
+        return finish(_stack(rows, arg_shape, t), t, arg_shape)
+
+    def run_dynamic(self, args, kwargs):
+        tr, tape = trace(self.f, args, kwargs, self.argnums)
+        (i,), _ = _positions(self.argnums, len(args))
+        t = self._input(tr.structure[i] or [], len(args))
+        tape.outputs = [tr.output]
+        return self._hessian(tape, tr.output, t, rewind=True,
+                             finish=lambda x, t, shape: _own(unwrap(tape, x), t, shape))
+
+    def build(self, traced):
+        from .compile.trace import Template, Zeros
+
+        (i,), _ = _positions(self.argnums, len(traced.args))
+        t = self._input(_static_params(traced, i), len(traced.args))
+        tpl = Template()
+
+        def finish(x, t, shape):
+            like = _static_like(t, shape + _aval(t)[0], _aval(t)[1])
+            return Zeros(like) if x is None else tpl.add(x, like)
+
+        tpl.tree = self._hessian(traced.tape, traced.output, t, rewind=False, finish=finish)
+        return tpl
 
 
 def hvp(f, x, v, **kwargs):
     """Hessian-vector product ``H(x) @ v`` of scalar ``f`` without forming the Hessian.
 
-    One forward pass, the gradient recorded on the tape, then one backward pass of the gradient
-    with ``v`` as its cotangent (the Hessian is symmetric, so this vjp is ``H v``). ``x`` is an
-    array or a float, ``v`` has its shape; keyword arguments go to ``f``.
+    One forward pass, the gradient recorded on the same tape, then one backward pass of the
+    gradient with ``v`` as its cotangent (the Hessian is symmetric, so this vjp is ``H v``).
+    ``x`` is an array or a float, ``v`` has its shape; keyword arguments go to ``f``.
     """
     if type(x) is not Tracked and leaf_kind(x) != "diff":
         raise InputError(
@@ -320,9 +492,18 @@ def hvp(f, x, v, **kwargs):
         raise InputError(
             f"yota.hvp: v has shape {np.shape(v)} but x has shape {np.shape(x)}; the vector "
             "multiplying the Hessian must be shaped like x")
-    grad_f = _gradient_of(f, 0, dynamic=True)
-    _, vjp_fn = vjp(grad_f, x, **kwargs)
-    return vjp_fn(v)[0]
+    tr, tape = trace(f, (x,), kwargs, 0)
+    out = tr.output
+    _scalar_output("hvp", f, out)
+    (_, t), = tr.structure[0]
+    with _reentered(tape):
+        grads = backward(tape, out, _seed_like(out))
+        g = grads.get(t._var)
+        if type(g) is not Tracked or g._tape is not tape:
+            return _own(None, t, ())
+        ct = _cotangent("hvp", _fn_name(f), v, *_aval(g))
+        hv = backward(tape, g, ct).get(t._var)
+    return _own(unwrap(tape, hv), t, ())
 
 
 # --- checkpoint --------------------------------------------------------------------------------
