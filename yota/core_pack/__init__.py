@@ -1,8 +1,8 @@
 """The core's own primitives, registered through the same hook as any third-party pack."""
 from ..hookspecs import hookimpl
-from . import elementwise, indexing, inplace, shape
+from . import elementwise, indexing, inplace, rearrange, shape
 
-MODULES = (elementwise, shape, indexing, inplace)
+MODULES = (elementwise, shape, indexing, inplace, rearrange)
 
 
 @hookimpl

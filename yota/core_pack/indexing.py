@@ -222,7 +222,7 @@ def _created(fill):
 
 def _full(like, shape, fill_value, dtype=None, order="C", **kwargs):
     if dtype is None:
-        dtype = np.result_type(fill_value._value if type(fill_value) is Tracked else fill_value)
+        dtype = fill_value.dtype if type(fill_value) is Tracked else np.result_type(fill_value)
     return _full_like(like, fill_value, dtype=dtype, shape=shape)
 
 

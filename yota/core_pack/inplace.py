@@ -304,7 +304,7 @@ def copyto(dst, src, casting="same_kind", where=True):
 
 
 def put_along_axis(arr, indices, values, axis):
-    from .shape import along_axis_index
+    from .rearrange import along_axis_index
 
     _tracked_target("put_along_axis", arr)
     arr[along_axis_index(arr, indices, axis)] = values
