@@ -112,7 +112,7 @@ def display_name(key):
 
 def _normalize(query):
     q = query.strip()
-    for short, full in (("np.", "numpy."), ("sp.", "scipy.")):
+    for short, full in (("np.", "numpy."), ("sc.", "scipy.special."), ("sp.", "scipy.")):
         if q.startswith(short):
             q = full + q[len(short):]
     return q
