@@ -266,3 +266,44 @@ def test_meta_learning_step_through_an_inner_update(mlp_data, rng, mode):
         return _mlp_loss(p["theta"] - p["lr"] * g[0], X, Y)
 
     check_grads(after_one_step, params)
+
+
+@attrs.define
+class Linear:
+    W: np.ndarray
+    b: np.ndarray
+
+
+def test_inner_gradient_of_an_attrs_model(mlp_data, rng, mode):
+    """The inner grad returns a dict of paths whose values are tracked by the outer tape."""
+    dynamic = mode == "dynamic"
+    _, X, Y = mlp_data
+
+    def loss(m):
+        return np.mean((np.tanh(X @ m.W + m.b) - Y) ** 2)
+
+    def after_step(m, lr):
+        _, g = yota.grad(loss, m, dynamic=dynamic)
+        return loss(Linear(m.W - lr * g[0][("W",)], m.b - lr * g[0][("b",)]))
+
+    m = Linear(rng.normal(size=(3, 2)), rng.normal(size=2))
+    _, g = check_grads(after_step, m, 0.3)
+    assert set(g[0]) == {("W",), ("b",)} and isinstance(g[1], float)
+
+
+def test_python_branches_inside_an_inner_gradient(mlp_data, mode):
+    """float(x) inside the inner function is a guard on both tapes; both branches check out."""
+    dynamic = mode == "dynamic"
+
+    def inner(x):
+        if float(x[0]) > 0:
+            return np.sum(x ** 3)
+        return np.sum(np.sin(x))
+
+    def outer(x):
+        return np.sum(yota.grad(inner, x, dynamic=dynamic)[1][0] ** 2)
+
+    _, g = check_grads(outer, np.array([0.5, 1.0]), order=2)
+    np.testing.assert_allclose(g[0], [2 * 3 * 0.25 * 6 * 0.5, 2 * 3 * 1.0 * 6 * 1.0])
+    _, g = check_grads(outer, np.array([-0.5, 1.0]))
+    np.testing.assert_allclose(g[0], -2 * np.cos([-0.5, 1.0]) * np.sin([-0.5, 1.0]))
