@@ -9,6 +9,7 @@ from .tape import Tape
 from .tracked import Tracked
 from .transforms import checkpoint, gradient, hessian, hvp, jacobian, value_and_grad, vjp
 from . import optim  # yota.optim.Adam after a plain `import yota`
+from .compile import clear_cache, show_code
 
 __version__ = "0.1.0"
 
@@ -17,4 +18,5 @@ __all__ = [
     "Tape", "Tracked", "hookimpl", "YotaError", "NoRuleError", "NotScalarError",
     "InPlaceError", "InputError", "RuleError", "PluginError",
     "value_and_grad", "gradient", "vjp", "jacobian", "hessian", "hvp", "checkpoint",
+    "clear_cache", "show_code",
 ]

@@ -123,7 +123,14 @@ class _Emitter:
             text = special(self, ins)
             if text is not None:
                 return text
-        return f"{self.impl(prim)}({self.call_args(ins)})"
+        text = f"{self.impl(prim)}({self.call_args(ins)})"
+        out = self.avals[ins.out]
+        if out.is_array and out.shape == () and not isinstance(fn, np.ufunc):
+            # tracing stored a 0-d array for what the implementation returned (maybe a Python
+            # float, where 1 / 0 raises): replay sees the same type
+            self.ns.setdefault("asarray", np.asarray)
+            text = f"asarray({text})"
+        return text
 
     def inplace(self, ins):
         fn, args, pos = ins.fn, ins.args, ins.inplace

@@ -56,6 +56,8 @@ def _nan_equal(a, b):
 
 def holds(guard, value):
     """True when ``guard`` (a GuardCheck) still holds for the variable's current ``value``."""
+    if guard.kind == "shape":  # an output whose shape depends on values (boolean masks)
+        return np.shape(value) == guard.value
     if guard.kind == "equal":  # an array baked into the program as a constant
         return value is not None and bool(
             np.array_equal(value, guard.value, equal_nan=value.dtype.kind in "fc"))
@@ -68,6 +70,9 @@ def holds(guard, value):
 
 def describe(guard, value=None):
     """A readable reason for a failed guard, for the re-trace log."""
+    if guard.kind == "shape":
+        now = f", now {np.shape(value)}" if value is not None else ""
+        return f"%{guard.var} had shape {guard.value} when traced{now}"
     if guard.kind == "equal":
         return (f"the values of input %{guard.var}, a non-differentiated array compiled as a "
                 "constant, changed")
@@ -88,6 +93,8 @@ def simple_check(guard):
     """Python source ``expr`` such that ``expr`` is True when the guard FAILS, for the common
     bool/int/index guards on values recorded as plain literals; None when a helper is needed."""
     kind, value = guard.kind, guard.value
+    if kind == "shape":
+        return f"{{v}}.shape != {value!r}"
     if kind == "bool" and type(value) is bool:
         return "not {v}" if value else "{v}"
     if kind in ("int", "index") and type(value) is int:

@@ -50,6 +50,10 @@ def _finish(program, instrs, env):
     return program.copy(instrs=instrs, outputs=outputs, guards=guards)
 
 
+def _changed(new, old):
+    return any(a is not b for a, b in zip(new, old))
+
+
 def _run(ins, args):
     return ins.fn(*args, **ins.kwargs)
 
@@ -63,7 +67,7 @@ def fold_constants(program):
         if not any(has_var(a) for a in args):
             env[ins.out] = _run(ins, args)
             continue
-        instrs.append(ins.replace(args=args) if args != ins.args else ins)
+        instrs.append(ins.replace(args=args) if _changed(args, ins.args) else ins)
     return _finish(program, instrs, env)
 
 
@@ -107,7 +111,7 @@ def simplify(program):
     env, instrs = {}, []
     for ins in program.instrs:
         args = tuple(substitute(a, env) for a in ins.args)
-        if args != ins.args:
+        if _changed(args, ins.args):
             ins = ins.replace(args=args)
         src = _noop_source(ins, program.avals)
         if src is not None:
@@ -157,7 +161,7 @@ def cse(program):
     env, instrs, seen = {}, [], {}
     for ins in program.instrs:
         args = tuple(substitute(a, env) for a in ins.args)
-        if args != ins.args:
+        if _changed(args, ins.args):
             ins = ins.replace(args=args)
         key = (id(ins.prim), freeze(args), freeze(ins.kwargs))
         prev = seen.get(key)

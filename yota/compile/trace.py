@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tree
+from ..core_pack import indexing, shape
 from ..differentiate import (_reentered, _wrap_argument, backward, check_scalar_output,
                              normalize_argnums)
 from ..plugins import ensure_loaded
@@ -90,7 +91,26 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
                         param_names=[_param_name(f, p.where) for p in params])
     template.float_params = {p.var: True for p in params if type(p.value) is float}
     program.guards += [GuardCheck(t._var, "equal", t._value.copy()) for t in baked]
+    program.guards += [GuardCheck(i.out, "shape", program.avals[i.out].shape)
+                       for i in program.instrs if not _shape_fixed(i, program.avals)]
     return program, template
+
+
+def _shape_fixed(ins, avals):
+    """Is the output's shape fixed by the input shapes (the cache key)? Otherwise (a boolean
+    mask, np.nonzero, an unknown primitive) a shape guard checks it on every replay. A pack
+    can mark a primitive with ``prim.static_shape = True`` to skip the check."""
+    prim = ins.prim
+    if isinstance(prim.impl, np.ufunc) or getattr(prim, "static_shape", False):
+        return True
+    if prim is indexing.getitem:
+        return not any(type(a) is Var and avals[a.n].dtype == np.bool_ for a in ins.args[1:])
+    return prim in _FIXED_SHAPE
+
+
+_FIXED_SHAPE = {shape.reshape, shape.transpose, shape.sum_to, shape.broadcast_to, shape.astype,
+                shape.copy, shape.concatenate, shape.stack, indexing.where, indexing.clip,
+                indexing.index_add}
 
 
 def _param_name(f, where):
