@@ -477,3 +477,13 @@ def test_errors_are_the_same_in_static_mode(rng, total):
     with pytest.raises(InputError, match=r"yota.hessian: argument 0 of .* must be one float "
                                          r"array or float"):
         hessian(lambda p: total(p["a"] ** 3))({"a": x})
+
+
+def test_argnums_none_means_every_argument(rng, total, dynamic):
+    a, b = rng.normal(size=2), rng.normal(size=2)
+    g = gradient(lambda a, b: total(a * b), argnums=None, dynamic=dynamic)(a, b)
+    np.testing.assert_allclose(g[0], b)
+    np.testing.assert_allclose(g[1], a)
+    ja, jb = jacobian(lambda a, b: a * b, argnums=None, dynamic=dynamic)(a, b)
+    np.testing.assert_allclose(ja, np.diag(b))
+    np.testing.assert_allclose(jb, np.diag(a))

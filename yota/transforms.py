@@ -30,6 +30,8 @@ __all__ = ["value_and_grad", "gradient", "vjp", "jacobian", "hessian", "hvp", "c
 # --- building blocks ---------------------------------------------------------------------------
 def _check_argnums(who, argnums, allow_tuple=True):
     """Validate argnums when the transform is made (ranges are checked at call time)."""
+    if argnums is None and allow_tuple:  # every argument, as yota.grad's default
+        return None
     if isinstance(argnums, bool) or not (
             isinstance(argnums, int) or (allow_tuple and isinstance(argnums, (tuple, list)))):
         what = "an int or a tuple of ints" if allow_tuple else "an int"
@@ -120,6 +122,8 @@ def _innermost_value(t):
 
 
 def _positions(argnums, nargs):
+    if argnums is None:
+        return list(range(nargs)), False
     single = isinstance(argnums, int)
     nums = (argnums,) if single else argnums
     return [n % nargs for n in nums], single
@@ -188,8 +192,8 @@ class _Transform:
 class value_and_grad(_Transform):
     """``value_and_grad(f)(*args)`` -> ``(value, GradientResult)``, like ``yota.grad``.
 
-    ``argnums`` (an int or a tuple) picks the differentiated arguments; ``g[i]`` is the
-    gradient of argument ``i`` and ``None`` for the others. With ``has_aux=True``, ``f`` returns
+    ``argnums`` (an int, a tuple, or None for all) picks the differentiated arguments; ``g[i]``
+    is the gradient of argument ``i`` and ``None`` for the others. With ``has_aux=True``, ``f`` returns
     ``(loss, aux)`` and the result is ``((value, aux), GradientResult)``; aux is not
     differentiated. ``dynamic=True`` traces on every call.
     """
@@ -370,7 +374,7 @@ class jacobian(_Transform):
     """``jacobian(f, argnums=0)(*args)``: d f(*args) / d args[argnums].
 
     The result has shape ``out.shape + arg.shape`` (a tuple of such arrays for a tuple of
-    argnums; a dict ``path -> array`` for an attrs/list/dict argument). The forward pass is
+    argnums or ``argnums=None``, all arguments; a dict ``path -> array`` for an attrs/list/dict argument). The forward pass is
     traced once and one backward pass recorded per output element; in static mode the whole
     Jacobian is one compiled graph. Nested in another derivative (``jacobian(jacobian(f))``,
     a Jacobian inside ``grad``) the rows are recorded for the outer tape.
