@@ -487,3 +487,16 @@ def test_argnums_none_means_every_argument(rng, total, dynamic):
     ja, jb = jacobian(lambda a, b: a * b, argnums=None, dynamic=dynamic)(a, b)
     np.testing.assert_allclose(ja, np.diag(b))
     np.testing.assert_allclose(jb, np.diag(a))
+
+
+def test_large_static_jacobians_compute_dynamically(rng, monkeypatch):
+    from yota import transforms
+    from yota.compile import CACHE, clear_cache
+
+    clear_cache()
+    monkeypatch.setattr(transforms, "STATIC_ROWS_MAX", 4)
+    x = rng.normal(size=6)
+    jac = jacobian(lambda x: np.sin(x) * 2.0)(x)
+    np.testing.assert_allclose(jac, np.diag(2 * np.cos(x)))
+    entries = [e for k, e in CACHE.entries.items() if k[0] == ("jacobian",)]
+    assert entries and all(e.dynamic for e in entries)

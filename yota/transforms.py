@@ -316,6 +316,11 @@ def _cotangent(who, name, ct, shape, dtype):
 
 
 # --- jacobian, hessian, hvp --------------------------------------------------------------------
+# A static Jacobian unrolls one backward pass per output element into its graph; past this many
+# the transform computes dynamically instead (same results, no giant program to compile).
+STATIC_ROWS_MAX = 256
+
+
 def _jacobian_rows(tape, out, inputs, rewind):
     """Rows ``d out[j] / d input`` for every input, one backward pass per output element.
 
@@ -324,6 +329,13 @@ def _jacobian_rows(tape, out, inputs, rewind):
     graph, or an outer derivative of this tape, sees them. Returns ``{var: [row or None]}``.
     """
     shape, dtype = _aval(out)
+    n_rows = int(np.prod(shape, dtype=int))
+    if not rewind and n_rows > STATIC_ROWS_MAX:
+        from .compile.ir import NotCompilable
+
+        raise NotCompilable(
+            f"{n_rows} backward passes would be unrolled into one graph (more than "
+            f"yota.transforms.STATIC_ROWS_MAX = {STATIC_ROWS_MAX}); computed dynamically")
     rows = {t._var: [] for t in inputs}
     if type(out) is not Tracked or out._tape is not tape:
         n = int(np.prod(shape, dtype=int))
