@@ -130,11 +130,10 @@ def _positions(argnums, nargs):
 
 
 def _static_call(tag, f, args, kwargs, argnums, build, dynamic):
-    """Compile through yota.compile when it is available, else run ``dynamic()``."""
-    try:
-        from .compile import static_call
-    except ImportError:  # pragma: no cover - the compiler ships with yota
-        return dynamic()
+    """Compile through yota.compile (which runs ``dynamic()`` when static mode cannot apply:
+    inside another trace, unkeyable arguments, a graph it cannot build)."""
+    from .compile import static_call
+
     return static_call(tag, f, args, kwargs, argnums, build, dynamic)
 
 
@@ -143,14 +142,12 @@ def _static_params(traced, i):
     return [(p.where[2:], p.tracked) for p in traced.diff_params(i)]
 
 
-def _static_like(t, shape=None, dtype=None):
-    """How yota.compile hands an output over: like input ``t``, or an array of ``shape``."""
-    from .compile.trace import _like
-
-    if shape is None or (shape == () and not isinstance(t._value, np.ndarray)):
-        class _P:  # _like reads p.tracked._value
-            tracked = t
-        return _like(_P)
+def _static_like(t, shape, dtype):
+    """How yota.compile hands a result over: a float or NumPy scalar for a scalar result of a
+    float input (as gradients of floats are), else a fresh array of ``shape``."""
+    v = t._value
+    if shape == () and not isinstance(v, np.ndarray):
+        return "float" if type(v) is np.float64 else ("scalar", type(v))
     return ("array", shape, dtype)
 
 
