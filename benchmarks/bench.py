@@ -63,10 +63,16 @@ def w3_loss(x):
     return np.sum(x)
 
 
+try:
+    from yota_reductions import logsumexp
+except ImportError:  # without the pack's fused primitive: the textbook stable form
+    def logsumexp(a, axis):
+        m = np.max(a, axis=axis, keepdims=True)
+        return np.log(np.sum(np.exp(a - m), axis=axis)) + np.squeeze(m, axis)
+
+
 def cross_entropy(logits, y):
-    z = logits - np.max(logits, axis=1, keepdims=True)
-    lse = np.log(np.sum(np.exp(z), axis=1))
-    return np.mean(lse - z[np.arange(len(y)), y])
+    return np.mean(logsumexp(logits, axis=1) - logits[np.arange(len(y)), y])
 
 
 def mlp_loss(model, X, y, act):
@@ -178,7 +184,7 @@ def _w2(rng, batch):
     y = rng.integers(0, 10, batch)
     params = [(layer.W, layer.b) for layer in model.layers]
     return dict(name=f"W2 batch {batch}", number=200 if batch < 100 else 20,
-                loss=tanh_loss, args=(model, X, y),
+                loss=tanh_loss, args=(model, X, y), argnums=0,
                 numpy=lambda: mlp_numpy(params, X, y, "tanh"),
                 **_others(model, X, y, "tanh"))
 
@@ -197,7 +203,7 @@ def _w4(rng):
     X = rng.standard_normal((256, 784)).astype(np.float32)
     y = rng.integers(0, 10, 256)
     params = [(layer.W, layer.b) for layer in model.layers]
-    return dict(name="W4", number=3, loss=relu_loss, args=(model, X, y),
+    return dict(name="W4", number=3, loss=relu_loss, args=(model, X, y), argnums=0,
                 numpy=lambda: mlp_numpy(params, X, y, "relu"), memory=True,
                 **_others(model, X, y, "relu"))
 
@@ -368,8 +374,10 @@ def run(repeats, only, others):
         f, args = w["loss"], w["args"]
         candidates = {
             "numpy": w["numpy"],
-            "yota static": lambda f=f, args=args: yota.grad(f, *args),
-            "yota dynamic": lambda f=f, args=args: yota.grad(f, *args, dynamic=True),
+            "yota static": lambda f=f, args=args, n=w.get("argnums"): yota.grad(
+                f, *args, argnums=n),
+            "yota dynamic": lambda f=f, args=args, n=w.get("argnums"): yota.grad(
+                f, *args, argnums=n, dynamic=True),
         }
         for name, lib in libs.items():
             try:

@@ -249,6 +249,8 @@ def _sum_to(em, ins):
                                       if n == 1 and have[lead + i] != 1)
     if not axes:
         return None
+    if len(axes) == lead:  # only leading axes: summing them away gives the shape directly
+        return f"{em.ref(x)}.sum(axis={em.const(axes)})"
     text = f"{em.ref(x)}.sum(axis={em.const(axes)}, keepdims=True)"
     if lead:
         text += f".reshape({em.const(want)})"

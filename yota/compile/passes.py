@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core_pack import elementwise, shape
+from ..core_pack.indexing import index_add as _index_add
 from . import guards as guards_mod
 from .ir import Var, has_var, iter_vars, substitute
 
@@ -226,6 +227,15 @@ def _fresh_ufunc(fn):
     return isinstance(fn, np.ufunc) and fn.nout == 1
 
 
+# Core primitives whose result is always a new buffer no other value shares (sum_to is only
+# left in a program when it really sums, see simplify).
+_FRESH_PRIMS = {shape.sum_to, shape.astype, shape.copy, shape.concatenate, shape.stack}
+
+
+def _fresh(ins):
+    return _fresh_ufunc(ins.fn) or ins.prim in _FRESH_PRIMS or ins.prim is _index_add
+
+
 def plan_memory(program, inplace_min_bytes=None):
     """Mark in-place instructions; attach a MemoryPlan as ``program.memory``."""
     limit = INPLACE_MIN_BYTES if inplace_min_bytes is None else inplace_min_bytes
@@ -238,7 +248,7 @@ def plan_memory(program, inplace_min_bytes=None):
     for i, ins in enumerate(program.instrs):
         out_aval = avals[ins.out]
         ins = ins.replace(inplace=None) if ins.inplace is not None else ins
-        if _fresh_ufunc(ins.fn) and out_aval.is_array:
+        if _fresh(ins) and out_aval.is_array:
             target = None
             if (_elementwise_ufunc(ins.fn) and not ins.kwargs and out_aval.nbytes >= limit):
                 target = _dying_buffer(ins, i, avals, storage, members, last, fresh)
