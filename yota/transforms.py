@@ -190,8 +190,8 @@ class value_and_grad(_Transform):
     """``value_and_grad(f)(*args)`` -> ``(value, GradientResult)``, like ``yota.grad``.
 
     ``argnums`` (an int, a tuple, or None for all) picks the differentiated arguments; ``g[i]``
-    is the gradient of argument ``i`` and ``None`` for the others. With ``has_aux=True``, ``f`` returns
-    ``(loss, aux)`` and the result is ``((value, aux), GradientResult)``; aux is not
+    is the gradient of argument ``i`` and ``None`` for the others. With ``has_aux=True``, ``f``
+    returns ``(loss, aux)`` and the result is ``((value, aux), GradientResult)``; aux is not
     differentiated. ``dynamic=True`` traces on every call.
     """
 
@@ -382,10 +382,11 @@ def _own(x, t, out_shape):
 class jacobian(_Transform):
     """``jacobian(f, argnums=0)(*args)``: d f(*args) / d args[argnums].
 
-    The result has shape ``out.shape + arg.shape`` (a tuple of such arrays for a tuple of
-    argnums or ``argnums=None``, all arguments; a dict ``path -> array`` for an attrs/list/dict argument). The forward pass is
-    traced once and one backward pass recorded per output element; in static mode the whole
-    Jacobian is one compiled graph. Nested in another derivative (``jacobian(jacobian(f))``,
+    The result has shape ``out.shape + arg.shape``: a tuple of such arrays for a tuple of
+    argnums (or ``argnums=None``, every argument), a dict ``path -> array`` for an
+    attrs/list/dict argument. The forward pass is traced once and one backward pass recorded
+    per output element; in static mode the whole Jacobian is one compiled graph (up to
+    STATIC_ROWS_MAX output elements). Nested in another derivative (``jacobian(jacobian(f))``,
     a Jacobian inside ``grad``) the rows are recorded for the outer tape.
     """
 
