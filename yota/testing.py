@@ -26,7 +26,7 @@ from .tracked import Tracked
 
 __all__ = ["check_grads", "check_primitive", "numerical_grad", "GradientMismatch",
            "MissingRules", "pack_primitives", "missing_rules", "check_rules_complete",
-           "find_primitive", "primitives_used_by"]
+           "find_primitive", "primitives_used_by", "vdot", "parameters"]
 
 MODES = ("static", "dynamic")
 # Leaves up to this size are checked element by element (the report names the worst index);
