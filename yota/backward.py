@@ -28,9 +28,12 @@ def backward(tape, output, seed):
     if type(output) is not Tracked:
         return {}
     if output._tape is not tape:
-        if getattr(output._tape, "stale", False):
+        if hasattr(output._tape, "refresh"):  # a view whose base was written (core_pack/inplace)
+            output._tape.refresh()
+        elif getattr(output._tape, "stale", False):
             output._tape.record(None, (), {})  # raises: explains the stale view
-        return {}
+        if output._tape is not tape:
+            return {}
     grads = {output._var: seed}
     forward = tape.ops[: len(tape.ops)]
     for op in reversed(forward):

@@ -5,7 +5,9 @@ in the registry, which maps each NumPy callable to a yota implementation made of
 """
 from __future__ import annotations
 
+import dis
 import operator
+import sys
 
 import numpy as np
 
@@ -47,6 +49,26 @@ def _inplace(op):
 
     iop.__name__ = op.__name__
     return iop
+
+
+_STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
+
+
+def _refuse_store_into_plain_array(t):
+    """``buf[i] = x`` with a plain ndarray ``buf`` converts x with float(): the gradient would be
+    silently dropped. NumPy offers no hook, but the caller's current bytecode tells."""
+    try:
+        frame = sys._getframe(2)
+        storing = frame.f_code.co_code[frame.f_lasti] == _STORE_SUBSCR
+    except (AttributeError, IndexError, ValueError):
+        return
+    if storing and t.dtype.kind in "fc":
+        raise YotaError(
+            "yota: a tracked value is being written into a plain ndarray (buf[i] = value), which "
+            "would silently drop its gradient; make the buffer tracked (buf = np.zeros_like(x), "
+            "or np.zeros(shape, like=x)) and write into it, or collect the pieces in a list and "
+            "np.stack them"
+        )
 
 
 def _method(func):
@@ -102,6 +124,9 @@ class Tracked:
     def __array_function__(self, func, types, args, kwargs):
         impl = REGISTRY.functions.get(func)
         if impl is None:
+            creator = REGISTRY.functions.get(("like", func))  # np.zeros(shape, like=x)...
+            if creator is not None:
+                return creator(self, *args, **kwargs)
             impl = REGISTRY.function(func)
         return impl(*args, **kwargs)
 
@@ -118,6 +143,9 @@ class Tracked:
 
     # --- conversions to Python values: recorded, so static graphs can guard them ------------
     def _concrete(self, kind, convert):
+        refresh = getattr(self._tape, "refresh", None)
+        if refresh is not None:  # a view whose base was written since (core_pack/inplace.py)
+            refresh()
         result = convert(self._value)
         self._tape.concretized(self, kind, result)
         return result
@@ -126,6 +154,7 @@ class Tracked:
         return self._concrete("bool", bool)
 
     def __float__(self):
+        _refuse_store_into_plain_array(self)
         return self._concrete("float", float)
 
     def __int__(self):
@@ -135,6 +164,7 @@ class Tracked:
         return self._concrete("index", operator.index)
 
     def __complex__(self):
+        _refuse_store_into_plain_array(self)
         return self._concrete("complex", complex)
 
     def item(self, *args):

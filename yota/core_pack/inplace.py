@@ -7,13 +7,13 @@ single-assignment: ops recorded before the write keep the old value, because the
 replaced in them by a fresh Tracked of the old variable (``rebind``). Gradients flow to the
 old value of ``x`` (except at the written places) and to ``v``.
 
-Views are where NumPy reaches further than a functional update. yota keeps NumPy's meaning or
-raises InPlaceError, never silently differs:
+Views keep NumPy's meaning too:
 
-- writing into a view of another tracked array (``row = x[0]; row[1] = 5`` changes ``x`` in
-  NumPy) raises;
-- a view taken before a write into its base (``row = x[0]; x[0, 1] = 5``; NumPy's ``row`` shows
-  the 5) is marked stale when the write touches its elements, and using it afterwards raises.
+- a view taken before a write into its base (``row = x[0]; x[0, 1] = 5``) re-derives itself from
+  the base on its next use (its producing op is recorded again), so it shows the 5 as in NumPy;
+- writing into a view made by basic indexing, reshape or transpose (``row = x[0]; row[1] = 5``,
+  ``x[:, 0] += v``) writes through to the base, then the view re-derives;
+- a write into any other view, or into an argument passed twice, raises InPlaceError.
 
 Writes never reach the caller's arrays: an argument written inside the traced function changes
 only inside the trace (its gradient is w.r.t. the value passed in).
@@ -29,21 +29,19 @@ from ..errors import InPlaceError
 from ..primitives import nondifferentiable, primitive
 from ..tracked import Tracked
 from .indexing import _is_basic, fill_index, getitem, split_index
-from .shape import astype
+from .shape import astype, reshape, transpose
 
 IMPLEMENTS = {}
 
 STALE_MESSAGE = (
-    "yota: this array is a view of a tracked array that was written in place afterwards "
-    "(x[...] = v, x += y, out=x); NumPy would show the new values through the view, which "
-    "yota does not record. Take the view again after the write (row = x[0] after "
-    "x[0, 1] = 5), or copy it before writing (row = x[0].copy())"
+    "yota: this array is a view of a tracked array that was written in place afterwards, and "
+    "yota cannot derive it again from its base; take the view again after the write, or copy "
+    "it before writing (row = x[0].copy())"
 )
 VIEW_WRITE_MESSAGE = (
-    "yota: {what} writes into a view of another tracked array (made by indexing with slices, "
-    "reshape, transpose, ravel...); NumPy would write through to that array, which yota does not "
-    "record. Write into the array itself (x[0, 1] = v rather than row = x[0]; row[1] = v), or "
-    "copy the view first (row = x[0].copy())"
+    "yota: {what} writes into a view of another tracked array made by {how}; NumPy would write "
+    "through to that array, which yota records only for views made by basic indexing, reshape "
+    "and transpose. Write into the array itself, or copy the view first (v = v.copy())"
 )
 
 
@@ -53,8 +51,20 @@ def _raw(x):
     return x
 
 
+def _out_var(op):
+    return op.out._var
+
+
+def _producer(tape, t):
+    """The op that defined ``t`` (None for an input)."""
+    i = bisect.bisect_left(tape.ops, t._var, key=_out_var)
+    if i < len(tape.ops) and tape.ops[i].out._var == t._var:
+        return tape.ops[i]
+    return None
+
+
 class _StaleTape:
-    """The tape of a view made stale by a write into its base: every use raises."""
+    """The tape of a view yota cannot derive again: every use raises."""
 
     stale = True
     depth = 1 << 62  # deeper than any real tape, so primitives pick it (and raise)
@@ -67,6 +77,46 @@ class _StaleTape:
 
 
 STALE = _StaleTape()
+
+
+class _Rederive:
+    """The tape of a view whose base was written: on next use the view records its producing
+    op again on the base's current value (``refresh``), then the call goes on as usual."""
+
+    def __init__(self, tape, view, prim, args, kwargs):
+        self.tape, self.view, self.prim, self.args, self.kwargs = tape, view, prim, args, kwargs
+        self.depth = tape.depth + 0.5  # picked before its own tape, never before an inner one
+
+    def refresh(self):
+        view = self.view
+        if view._tape is not self:
+            return
+        fresh = self.prim(*self.args, **self.kwargs)
+        view._tape = self.tape
+        _adopt(view, fresh)
+
+    def record(self, prim, args, kwargs):
+        self.refresh()
+        return prim(*args, **kwargs)
+
+    def concretized(self, tracked, kind, value):
+        raise AssertionError("Tracked._concrete refreshes first")
+
+
+def _adopt(x, fresh):
+    """``x`` takes the place of ``fresh``, a value just recorded on x's tape."""
+    tape = x._tape
+    x._value, x._var = fresh._value, fresh._var
+    tape.nodes[fresh._var] = x
+    op = _producer(tape, fresh)
+    if op is not None and op.out is fresh:
+        op.out = x
+
+
+def refresh(x):
+    r = getattr(x._tape, "refresh", None)
+    if r is not None:
+        r()
 
 
 # --- the functional update and its rules ------------------------------------------------------
@@ -104,13 +154,13 @@ setitem.defgrad(lambda dy, y, x, value, *parts, index: setitem(dy, 0, *parts, in
 setitem.defgrad(_written_value_grad, argnum=1)
 
 
-# --- rebinding the user's object ----------------------------------------------------------------
-def _out_var(op):
-    return op.out._var
-
-
+# --- writing: checks, write-through for views, rebinding ----------------------------------------
 def check_writable(x, what="x[...] = value"):
-    """Raise where NumPy raises (scalars, read-only arrays) and for views of tracked arrays."""
+    """Raise where NumPy raises (scalars, read-only arrays) and for writes yota cannot record.
+
+    Returns the op that made ``x`` as a view of another tracked array, or None.
+    """
+    refresh(x)
     tape = x._tape
     if getattr(tape, "stale", False):
         tape.record(None, (), {})
@@ -119,30 +169,53 @@ def check_writable(x, what="x[...] = value"):
         raise TypeError(f"'{type(xv).__name__}' object does not support item assignment")
     if not xv.flags.writeable:
         raise ValueError("assignment destination is read-only")
-    i = bisect.bisect_left(tape.ops, x._var, key=_out_var)
-    if i < len(tape.ops) and tape.ops[i].out is x:
-        sources = [a for a in tape.ops[i].args if type(a) is Tracked and a._tape is tape]
-    else:
-        sources = tape.inputs  # the caller may pass one array twice, or a view of another
+    op = _producer(tape, x)
+    sources = tape.inputs if op is None else [
+        a for a in op.args if type(a) is Tracked and a._tape is tape]
     for a in sources:
         if a is not x and np.may_share_memory(_raw(a), xv):
-            raise InPlaceError(VIEW_WRITE_MESSAGE.format(what=what))
+            if op is None:
+                raise InPlaceError(VIEW_WRITE_MESSAGE.format(
+                    what=what, how="passing one array as two arguments"))
+            if op.prim not in _WRITE_THROUGH or (op.prim is getitem and len(op.args) > 1):
+                raise InPlaceError(VIEW_WRITE_MESSAGE.format(what=what, how=op.prim.name))
+            return op
+    return None
 
 
-def _touches(v, written, xv):
-    if written is None:
-        return np.may_share_memory(v, xv)
-    try:
-        return np.shares_memory(v, written, max_work=10_000)
-    except np.exceptions.TooHardError:
-        return True
+def _through_getitem(op, new):
+    base = op.args[0]
+    setitem_(base, op.kwargs["index"], new)
 
 
-def rebind(x, new, written=None):
+def _through_reshape(op, new):
+    base = op.args[0]
+    setitem_(base, Ellipsis, reshape(new, base.shape, **op.kwargs))
+
+
+def _through_transpose(op, new):
+    base, axes = op.args[0], (op.args[1] if len(op.args) > 1 else op.kwargs.get("axes"))
+    inverse = None if axes is None else tuple(np.argsort(axes))
+    setitem_(base, Ellipsis, transpose(new, inverse))
+
+
+_WRITE_THROUGH = {getitem: _through_getitem, reshape: _through_reshape,
+                  transpose: _through_transpose}
+
+
+def write(x, new, view_of):
+    """Give tracked ``x`` the content ``new`` (recorded on its tape) with NumPy's meaning."""
+    if view_of is not None:
+        _WRITE_THROUGH[view_of.prim](view_of, new)
+        refresh(x)  # x is a view of the base just written: it derives itself again
+        return x
+    return rebind(x, new)
+
+
+def rebind(x, new):
     """Make the user's object ``x`` hold ``new``, a value just recorded on x's tape.
 
-    ``written`` is a view of the elements of x's old value that NumPy would change (None: maybe
-    all of them); views of x touching them become stale.
+    Views of x's old value (found by memory overlap among later variables) re-derive lazily.
     """
     tape = x._tape
     if new._tape is not tape:
@@ -152,19 +225,22 @@ def rebind(x, new, written=None):
         )
     n, xv = x._var, _raw(x)
     swap = {id(x): Tracked(x._value, tape, n)}
-    stale = []
+    views = []
     for node in tape.nodes[n + 1:]:
         v = _raw(node)
-        if node is not new and isinstance(v, np.ndarray) and _touches(v, written, xv):
-            stale.append(node)
+        if node is not new and isinstance(v, np.ndarray) and np.may_share_memory(v, xv):
+            op = _producer(tape, node)
+            lazy = STALE
+            if op is not None and any(type(a) is Tracked and np.may_share_memory(_raw(a), v)
+                                      for a in op.args):
+                lazy = _Rederive(tape, node, op.prim, op.args, op.kwargs)
+            views.append((node, lazy))
             swap[id(node)] = Tracked(node._value, tape, node._var)
     start = bisect.bisect_left(tape.ops, n, key=_out_var)
     for op in tape.ops[start:]:
         o = swap.get(id(op.out))
         if o is not None:
             op.out = o
-        elif op.out is new:
-            op.out = x
         for a in op.args:
             if id(a) in swap:
                 op.args = tuple(swap.get(id(b), b) for b in op.args)
@@ -174,37 +250,26 @@ def rebind(x, new, written=None):
     for i, t in enumerate(tape.inputs):
         if id(t) in swap:
             tape.inputs[i] = swap[id(t)]
-    x._value, x._var = new._value, new._var
-    tape.nodes[new._var] = x
-    for s in stale:
-        s._tape = STALE
+    _adopt(x, new)
+    for node, lazy in views:
+        node._tape = lazy
     return x
-
-
-def _written_view(xv, template, parts):
-    idx = fill_index(template, [_raw(p) for p in parts])
-    items = idx if isinstance(idx, tuple) else (idx,)
-    if all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in items):
-        if not any(p is Ellipsis for p in items):
-            items = items + (Ellipsis,)  # a 0-d view, not a scalar copy, for x[i, j]
-        return xv[items]
-    return None
 
 
 def setitem_(x, index, value):
     """``x[index] = value`` on a tracked ``x``."""
-    check_writable(x)
+    view_of = check_writable(x)
     template, parts = split_index(index)
     if isinstance(value, (list, tuple)):
         value = np.asarray(value)  # a list holding tracked values raises, pointing to np.stack
-    written = _written_view(_raw(x), template, parts)
-    rebind(x, setitem(x, value, *parts, index=template), written)
+    if type(value) is Tracked:
+        refresh(value)
+    write(x, setitem(x, value, *parts, index=template), view_of)
 
 
-# --- x += y, ufunc(..., out=x) ----------------------------------------------------------------
-def assign_result(x, r, name, casting="same_kind"):
+def assign_result(x, r, name, casting="same_kind", view_of=None):
     """Write the result ``r`` of ``name`` into all of tracked ``x`` with NumPy's checks."""
-    rshape, rdtype = np.shape(r), np.result_type(_raw(r))
+    rshape, rdtype = np.shape(r), np.result_type(r.dtype if type(r) is Tracked else r)
     if rshape != x.shape:
         if np.broadcast_shapes(rshape, x.shape) != x.shape:
             raise ValueError(f"non-broadcastable output operand with shape {x.shape} doesn't "
@@ -216,15 +281,15 @@ def assign_result(x, r, name, casting="same_kind"):
         new = setitem(x, r, index=Ellipsis)
     else:
         new = astype(r, x.dtype) if rdtype != x.dtype else r
-    return rebind(x, new)
+    return write(x, new, view_of)
 
 
 def _inplace(u):
     def iop(x, other):
         if not isinstance(_raw(x), np.ndarray):
             return u(x, other)  # NumPy scalars are immutable: the name is rebound, like NumPy
-        check_writable(x, f"x {_SYMBOL[u]}= y")
-        return assign_result(x, u(x, other), f"ufunc '{u.__name__}'")
+        view_of = check_writable(x, f"x {_SYMBOL[u]}= y")
+        return assign_result(x, u(x, other), f"ufunc '{u.__name__}'", view_of=view_of)
 
     iop.__name__ = f"inplace_{u.__name__}"
     return iop
@@ -272,14 +337,13 @@ def ufunc_with_keywords(ufunc, method, inputs, kwargs):
     if dtype is not None:
         inputs = [astype(a, dtype) if type(a) is Tracked else np.asarray(a, dtype)
                   for a in inputs]
-    if out is not None:
-        check_writable(out, f"numpy.{ufunc.__name__}(..., out=x)")
+    view_of = None if out is None else check_writable(out, f"numpy.{ufunc.__name__}(..., out=x)")
     result = ufunc(*inputs)
     if out is None:
         return result
     if where is not True:
         result = np.where(where, result, out)
-    return assign_result(out, result, f"ufunc '{ufunc.__name__}'", casting)
+    return assign_result(out, result, f"ufunc '{ufunc.__name__}'", casting, view_of)
 
 
 IMPLEMENTS["ufunc_with_keywords"] = ufunc_with_keywords
@@ -297,10 +361,10 @@ def _tracked_target(name, a):
 
 def copyto(dst, src, casting="same_kind", where=True):
     _tracked_target("copyto", dst)
-    check_writable(dst, "numpy.copyto")
+    view_of = check_writable(dst, "numpy.copyto")
     if where is not True:
         src = np.where(where, src, dst)
-    assign_result(dst, src, "copyto", casting)
+    assign_result(dst, src, "copyto", casting, view_of)
 
 
 def put_along_axis(arr, indices, values, axis):
