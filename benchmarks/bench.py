@@ -309,10 +309,9 @@ def _torch_w3(torch):
 
 def _jax_setup(jax, f, params, consts):
     vg = jax.jit(jax.value_and_grad(lambda ps, *cs: f(ps, *cs) if consts else f(*ps)))
-    ps = [jax.numpy.asarray(p) for p in params]
+    ps = jax.tree_util.tree_map(jax.numpy.asarray, [tuple(p) if isinstance(p, tuple) else p
+                                                   for p in params])
     cs = [jax.numpy.asarray(c) for c in consts]
-    if not consts:
-        ps = ps
     return lambda: jax.block_until_ready(vg(ps, *cs))
 
 
@@ -336,6 +335,8 @@ def _import(name):
             return torch
         if name == "jax":
             import jax
+
+            jax.config.update("jax_enable_x64", True)  # W1-W3 are float64, as the others
 
             return jax
         if name == "autograd":

@@ -374,3 +374,14 @@ def test_threads_share_the_cache_safely():
         for res in pool.map(work, range(4), timeout=60):
             for kj, g in res:
                 np.testing.assert_allclose(g, expected[kj])
+
+
+def test_item_with_an_index_is_guarded_on_that_element(traces):
+    def f(x):
+        return np.sum(x * x) if x.item(2) > 0.5 else np.sum(x)
+
+    for v in (0.9, 0.9, 0.1, 0.1):            # a Python float is guarded by its value
+        x = np.array([0.3, 0.4, v])
+        _, g = grad(f, x)
+        np.testing.assert_allclose(g[0], 2 * x if v > 0.5 else np.ones(3))
+    assert len(traces()) == 2

@@ -59,7 +59,8 @@ class Guard:
         self.var, self.kind, self.value = var, kind, value
 
     def __repr__(self):
-        return f"guard {self.kind}(%{self.var}) == {self.value!r}"
+        kind = f"{self.kind[0]}{self.kind[1]!r}" if isinstance(self.kind, tuple) else self.kind
+        return f"guard {kind}(%{self.var}) == {self.value!r}"
 
 
 class Tape:
