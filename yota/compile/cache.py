@@ -1,4 +1,4 @@
-"""The cache of compiled programs: bounded, least-recently-used, safe under threads.
+"""The cache of compiled programs: bounded, (approximately) least-recently-used, thread-safe.
 
 A key (see key.py) maps to an ``Entry`` holding up to ``MAX_VARIANTS`` compiled variants (one per
 set of guard outcomes). Reads take no lock: a lookup is one dict access and the variants live in
@@ -26,9 +26,10 @@ class Variant:
 class Entry:
     """Everything compiled for one key. ``fns`` is what the hot path iterates."""
 
-    __slots__ = ("variants", "fns", "dynamic", "refs")
+    __slots__ = ("variants", "fns", "dynamic", "refs", "used")
 
     def __init__(self, refs=()):
+        self.used = False
         self.variants = ()
         self.fns = ()
         self.dynamic = False
@@ -51,18 +52,26 @@ class Cache:
     def get(self, key):
         entry = self.entries.get(key)
         if entry is not None:
-            try:
-                self.entries.move_to_end(key)
-            except KeyError:  # evicted by another thread meanwhile
-                pass
+            entry.used = True
         return entry
 
     def put(self, key, entry):
         with self.lock:
             self.entries[key] = entry
             self.entries.move_to_end(key)
-            while len(self.entries) > self.max_entries:
-                self.entries.popitem(last=False)
+            self._evict()
+
+    def _evict(self):
+        """Least recently used first, approximated the CLOCK way so that a hit costs one
+        attribute write: an entry used since it last reached the front gets a second chance."""
+        entries = self.entries
+        chances = len(entries)
+        while len(entries) > self.max_entries:
+            key, entry = entries.popitem(last=False)
+            if entry.used and chances > 0:
+                entry.used = False
+                entries[key] = entry
+                chances -= 1
 
     def clear(self):
         with self.lock:
@@ -86,5 +95,4 @@ def set_max_entries(n):
     """Bound the number of cached signatures (least recently used ones are dropped first)."""
     with CACHE.lock:
         CACHE.max_entries = int(n)
-        while len(CACHE.entries) > CACHE.max_entries:
-            CACHE.entries.popitem(last=False)
+        CACHE._evict()
