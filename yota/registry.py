@@ -20,6 +20,10 @@ KNOWN_PACKS = {
         "cross", "vdot", "inv", "solve", "det", "slogdet", "norm", "cholesky", "pinv", "eigh",
         "svd", "qr", "lstsq", "matrix_power", "multi_dot",
     ),
+    "yota-fft": (
+        "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2",
+        "rfftn", "irfftn", "hfft", "ihfft", "fftshift", "ifftshift",
+    ),
     "yota-nn": (
         "relu", "leaky_relu", "sigmoid", "softplus", "gelu", "softmax", "log_softmax",
         "cross_entropy", "mse", "logistic_loss",

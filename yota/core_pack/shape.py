@@ -46,7 +46,11 @@ def astype(x, dtype):
     return np.asarray(x).astype(dtype)
 
 
-astype.defgrad(lambda dy, y, x, dtype: astype(dy, x.dtype))
+@astype.defgrad
+def _astype_grad(dy, y, x, dtype):
+    if x.dtype.kind != "c" and np.result_type(dy.dtype).kind == "c":
+        dy = np.real(dy)  # a real x gets the real part (see yota/backward.py)
+    return astype(dy, x.dtype)
 IMPLEMENTS["astype"] = astype
 
 
