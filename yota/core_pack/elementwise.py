@@ -48,9 +48,11 @@ def ufunc(u, *rules, differentiable=True, nondiff_argnums=()):
     return p
 
 
-def _tie_share(x, y, other):
-    """1 where ``x`` produced ``y``, 1/2 where both arguments tie (the gradient is shared)."""
-    return (x == y) / (1.0 + (x == other))
+def _tie_share(dy, x, y, other):
+    """dy where ``x`` produced ``y``, dy/2 where both arguments tie (the gradient is shared);
+    written so a float32 ``dy`` stays float32."""
+    g = dy * (x == y)
+    return np.where(x == other, g * 0.5, g)
 
 
 def _safe_log(a):
@@ -84,23 +86,23 @@ IMPLEMENTS[np.fmod] = ufunc(
 )
 maximum = ufunc(
     np.maximum,
-    lambda dy, y, a, b: dy * _tie_share(a, y, b),
-    lambda dy, y, a, b: dy * _tie_share(b, y, a),
+    lambda dy, y, a, b: _tie_share(dy, a, y, b),
+    lambda dy, y, a, b: _tie_share(dy, b, y, a),
 )
 minimum = ufunc(
     np.minimum,
-    lambda dy, y, a, b: dy * _tie_share(a, y, b),
-    lambda dy, y, a, b: dy * _tie_share(b, y, a),
+    lambda dy, y, a, b: _tie_share(dy, a, y, b),
+    lambda dy, y, a, b: _tie_share(dy, b, y, a),
 )
 fmax = ufunc(
     np.fmax,
-    lambda dy, y, a, b: dy * _tie_share(a, y, b),
-    lambda dy, y, a, b: dy * _tie_share(b, y, a),
+    lambda dy, y, a, b: _tie_share(dy, a, y, b),
+    lambda dy, y, a, b: _tie_share(dy, b, y, a),
 )
 fmin = ufunc(
     np.fmin,
-    lambda dy, y, a, b: dy * _tie_share(a, y, b),
-    lambda dy, y, a, b: dy * _tie_share(b, y, a),
+    lambda dy, y, a, b: _tie_share(dy, a, y, b),
+    lambda dy, y, a, b: _tie_share(dy, b, y, a),
 )
 def _abs_grad(dy, y, x):
     """|x| has gradient sign(x): 0 at the kink x == 0; conj(z) / |z| for complex z."""
@@ -137,7 +139,8 @@ copysign = ufunc(
     lambda dy, y, a, b: dy * np.sign(a) * np.where(np.signbit(b), -1, 1),
     nondiff_argnums=(1,),  # only the sign of b is used: gradient 0
 )
-ldexp = ufunc(np.ldexp, lambda dy, y, a, e: np.ldexp(dy, e))  # e is an integer array
+ldexp = ufunc(np.ldexp, lambda dy, y, a, e: np.ldexp(dy, e),
+              nondiff_argnums=(1,))  # e is an integer array
 
 # --- trigonometric and hyperbolic --------------------------------------------------------------
 sin = ufunc(np.sin, lambda dy, y, x: dy * np.cos(x))
