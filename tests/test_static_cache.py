@@ -283,7 +283,8 @@ def test_gradients_that_equal_an_input_are_copies():
         np.testing.assert_array_equal(g[0], y)
 
 
-def test_show_code_prints_straight_line_numpy(capsys):
+def test_show_code_prints_straight_line_numpy(capsys, monkeypatch):
+    monkeypatch.setattr(static, "MODE", "codegen")
     def f(x, b):
         return np.sum(np.tanh(x * 2.0 + b))
 

@@ -15,7 +15,7 @@ from ..tape import _state as _tape_state
 from . import codegen, interpret, passes
 from . import guards as guards_mod
 from .cache import CACHE, MAX_VARIANTS, Entry, Variant
-from .ir import NotCompilable
+from .ir import NotCompilable, Var
 from .key import Unsupported, signature
 from .trace import build_grad, trace_program
 
@@ -97,7 +97,9 @@ def _interpreted(program, template):
             outs = interpret.run(program, values)
         except interpret.GuardFailed as exc:
             return exc.index
-        return template.finish(outs)
+        protect = [id(v) for v in values]
+        protect += [id(o) for o in program.outputs if type(o) is not Var]
+        return template.finish(outs, protect)
 
     return run
 

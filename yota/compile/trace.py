@@ -147,8 +147,10 @@ class Template:
         return Out(len(self.outputs) - 1, like)
 
     # python path (interpreter)
-    def finish(self, values):
-        return _finish(self.tree, values, set())
+    def finish(self, values, protect=()):
+        """The caller's result from output ``values``; arrays whose id is in ``protect`` (the
+        inputs, the program's constants) are copied, never handed over."""
+        return _finish(self.tree, values, set(protect))
 
     # codegen path
     def emit(self, em, program):
