@@ -120,7 +120,7 @@ def refresh(x):
 
 
 # --- the functional update and its rules ------------------------------------------------------
-@primitive
+@primitive(nondiff_argnums=(2,))  # *parts: index arrays, never a gradient
 def setitem(x, value, *parts, index):
     """A copy of ``x`` with ``value`` written at ``index`` (NumPy's assignment, casting included)."""
     out = np.array(x, copy=True)
