@@ -386,3 +386,23 @@ def test_item_with_an_index_is_guarded_on_that_element(traces):
         _, g = grad(f, x)
         np.testing.assert_allclose(g[0], 2 * x if v > 0.5 else np.ones(3))
     assert len(traces()) == 2
+
+
+def test_static_call_compiles_what_a_build_callback_chooses():
+    from yota.compile import static_call
+    from yota.compile.trace import Template
+
+    def build(traced):          # forward value and 2 * output, as a tuple
+        tpl = Template()
+        out = traced.output
+        tpl.tree = (tpl.add(out, "value"), tpl.add(out * 2.0, ("array", out.shape, out.dtype)))
+        return tpl
+
+    f = lambda x: np.sin(x) * x  # noqa: E731
+    for _ in range(3):
+        x = np.random.rand(4)
+        v, d = static_call("twice", f, (x,), {}, None, build,
+                           dynamic=lambda: (f(x), 2.0 * f(x)))
+        np.testing.assert_allclose(v, f(x))
+        np.testing.assert_allclose(d, 2 * f(x))
+    assert CACHE.misses == 1
