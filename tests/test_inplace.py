@@ -443,3 +443,20 @@ def test_tape_is_single_assignment_after_writes():
                 assert a._var in defined and tape.nodes[a._var] is a
         defined.add(op.out._var)
     assert "setitem" in repr(tape)
+
+
+def test_ufunc_at_accumulates_repeated_indices(total):
+    def f(x, v):
+        y = x * 1.0
+        np.add.at(y, np.array([0, 2, 0]), v * v)
+        np.subtract.at(y, (np.array([1, 1]),), v[0])
+        return total(y * np.array([1.0, 2.0, 3.0]))
+
+    assert_grads(f, np.array([0.5, 1.0, 2.0]), np.array([0.3, -0.2, 0.1]))
+    def g(v):
+        y = np.zeros(3, like=v)
+        np.add.at(y, [0, 0], v[0])   # unbuffered: both adds land
+        return total(y)
+
+    value, grads = yota.grad(g, np.ones(1), dynamic=True)
+    assert value == 2.0 and grads[0][0] == 2.0

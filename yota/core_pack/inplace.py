@@ -412,10 +412,30 @@ def put(a, ind, v, mode="raise"):
     _write_flat("put", a, ind, v)
 
 
+def _ufunc_at(u):
+    """np.add.at(a, indices, b): unbuffered, so repeated indices accumulate."""
+    def at(a, indices, b=None):
+        from .indexing import index_add
+        from .shape import broadcast_to_
+
+        _tracked_target(f"{u.__name__}.at", a)
+        view_of = check_writable(a, f"numpy.{u.__name__}.at")
+        template, parts = split_index(indices)
+        target = np.empty(a.shape, dtype=bool)[fill_index(template, [_raw(p) for p in parts])]
+        b = broadcast_to_(b, target.shape)
+        if u is np.subtract:
+            b = -b
+        update = index_add(b, *parts, index=template, shape=a.shape)
+        assign_result(a, a + update, f"ufunc '{u.__name__}.at'", view_of=view_of)
+
+    return at
+
+
 def fill(a, value):
     a[...] = value
 
 
-IMPLEMENTS.update({np.copyto: copyto, np.put_along_axis: put_along_axis,
+IMPLEMENTS.update({(np.add, "at"): _ufunc_at(np.add), (np.subtract, "at"): _ufunc_at(np.subtract),
+                   np.copyto: copyto, np.put_along_axis: put_along_axis,
                    np.fill_diagonal: fill_diagonal, np.put: put, "fill": fill,
                    operator.setitem: setitem_})
