@@ -234,8 +234,9 @@ def grad_dynamic(f, args, kwargs, argnums=None):
     value = unwrap(tape, out)
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
-    tape.outputs = [out]
-    return value, gradient_result(tr, grads)
+    result = gradient_result(tr, grads)
+    tape.release()
+    return value, result
 
 
 class _reentered:

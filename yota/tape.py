@@ -121,6 +121,12 @@ class Tape:
         """Called when a tracked value became a Python value (an ``if``, ``float(x)``...)."""
         self.guards.append(Guard(tracked._var, kind, value))
 
+    def release(self):
+        """Drop every recorded value now. Tracked values point at their tape and the tape at
+        them, a cycle only the garbage collector would break: a finished dynamic call frees its
+        intermediates at once instead."""
+        self.nodes, self.ops, self.inputs, self.outputs, self.guards = [], [], [], [], []
+
     # --- reading -----------------------------------------------------------------------------
     def __len__(self):
         return len(self.ops)
