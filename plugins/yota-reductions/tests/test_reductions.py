@@ -1,6 +1,8 @@
 """Gradients of the reductions against finite differences, their values against NumPy, and errors."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -318,3 +320,71 @@ def test_ddof_and_correction_together_are_refused():
     x = _data((3,), np.float64)
     with pytest.raises(ValueError, match="numpy.var: ddof and correction are the same"):
         yota.grad(lambda x: np.var(x, ddof=1, correction=1), x, dynamic=True)
+
+
+# --- cumsum, nan-ignoring reductions, ptp, average --------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+def test_cumsum(axis, dtype):
+    x = _data((3, 4), dtype)
+    check_grads(_weighted(np.cumsum, x, axis=axis), x)
+    check_grads(lambda x: np.sum(np.cumsum(x, axis=axis) ** 2), x, order=2)
+    value, _ = yota.grad(lambda x: np.cumsum(x, axis)[..., -1].sum(), x)
+    assert value == np.cumsum(x, axis)[..., -1].sum()
+    check_grads(lambda x: np.sum(np.add.accumulate(x) * x), x)
+    check_grads(lambda x: np.sum(x.cumsum(dtype=np.float64)), x)
+
+
+NAN_FUNCS = [np.nansum, np.nanmean, np.nanvar, np.nanstd, np.nanmax, np.nanmin]
+
+
+@pytest.mark.parametrize("f", NAN_FUNCS, ids=lambda f: f.__name__)
+def test_nan_reductions_ignore_nans(f):
+    x = _data((3, 4), np.float64)
+    check_grads(_weighted(f, x, axis=0), x)   # no nan: the plain reduction
+    check_grads(_weighted(f, x, axis=1, keepdims=True), x)
+    xn = x.copy()
+    xn[0, 1] = xn[1, 3] = np.nan
+    w = np.array([1.0, -2.0, 0.5])
+    with np.errstate(invalid="ignore"):
+        value, g = yota.grad(lambda x: np.sum(f(x, axis=1) * w), xn)
+        expected = np.sum(f(xn, axis=1) * w)
+    assert value == pytest.approx(expected, rel=1e-12)
+    assert np.all(np.isfinite(g[0])) and g[0][0, 1] == 0 and g[0][1, 3] == 0
+    # the gradient is that of the reduction over the remaining elements
+    g_row = yota.grad(lambda r: f(r) * w[0], np.delete(xn[0], 1))[1][0]
+    np.testing.assert_allclose(np.delete(g[0][0], 1), g_row, rtol=1e-12)
+
+
+def test_all_nan_slices_give_nan_like_numpy():
+    x = np.array([[np.nan, np.nan], [1.0, 2.0]])
+    for f in (np.nanmax, np.nanmin, np.nanmean):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's "mean of empty slice"
+            value, g = yota.grad(lambda x: f(x, axis=1)[0], x)
+        assert np.isnan(value)
+
+
+def test_ptp_and_average():
+    x = _data((3, 4), np.float64)
+    wts = np.array([0.5, 1.0, 2.0, 0.25])
+    check_grads(_weighted(np.ptp, x, axis=1), x)
+    check_grads(lambda x: np.ptp(x), x)
+    check_grads(_weighted(np.average, x, axis=1, weights=wts), x)
+    check_grads(lambda x, w: np.sum(np.average(x, axis=0, weights=w) * np.arange(4.0)), x,
+                np.abs(x) + 0.5)
+    check_grads(lambda x: np.average(x), x)
+    avg, scale = np.average(x, axis=1, weights=wts, returned=True)
+    value, _ = yota.grad(lambda x: np.sum(np.average(x, 1, wts, returned=True)[0]), x)
+    assert value == pytest.approx(np.sum(avg))
+    value, _ = yota.grad(lambda x: np.sum(np.average(x, 1, wts, returned=True)[1] * x[:, 0]), x)
+    assert value == pytest.approx(np.sum(scale * x[:, 0]))
+
+
+def test_average_errors():
+    x = _data((3, 4), np.float64)
+    with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
+        yota.grad(lambda x: np.sum(np.average(x, axis=1, weights=np.array([1.0, -1, 0, 0]))), x)
+    with pytest.raises(ValueError, match=r"numpy\.average: weights of shape \(3,\) differ from "
+                                         r"a's shape \(3, 4\)"):
+        yota.grad(lambda x: np.sum(np.average(x, axis=1, weights=np.ones(3))), x)

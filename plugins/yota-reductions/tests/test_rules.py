@@ -34,6 +34,8 @@ CASES = {
     "prod": (products.prod_p, (X,), {"axis": (0,)}, 2),
     "prod_others": (products.prod_others, (X, (1,)), {}, 1),
     "shifted_exp": (shifted_exp, (X, _data(3, 3), (1,)), {}, 2),
+    "cumsum": (sums.cumsum_p, (X, 1), {}, 2),
+    "reverse_cumsum": (sums.reverse_cumsum, (X, 0), {}, 2),
 }
 
 

@@ -15,7 +15,8 @@ from .logsumexp import logsumexp, shifted_exp
 __all__ = ["logsumexp"]
 
 PRIMITIVES = (
-    sums.sum_p, sums.mean_p, sums.var_p, sums.std_p, sums.expand,
+    sums.sum_p, sums.mean_p, sums.var_p, sums.std_p, sums.expand, sums.cumsum_p,
+    sums.reverse_cumsum,
     extrema.max_p, extrema.min_p, extrema.extremum_vjp, extrema.tie_share,
     products.prod_p, products.prod_others, products.prod_others_vjp,
     logsumexp, shifted_exp,

@@ -3,9 +3,12 @@
 Each function normalises ``axis`` (so the tape holds one spelling) and hands the common case to a
 single primitive. The rarer keywords are compositions of primitives: ``initial`` is combined with
 the result, ``where`` masks the input first (np.where), ``mean=`` of np.var is used as given.
-``out=`` would write in place and is refused.
+The nan-ignoring variants, np.ptp and np.average are compositions too. ``out=`` would write in
+place and is refused.
 """
 from __future__ import annotations
+
+import operator
 
 import numpy as np
 from yota import InPlaceError, Tracked
@@ -13,7 +16,7 @@ from yota import InPlaceError, Tracked
 from .axes import count, normalize_axes
 from .extrema import max_p, min_p
 from .products import prod_p
-from .sums import mean_p, std_p, sum_p, var_p
+from .sums import cumsum_p, mean_p, std_p, sum_p, var_p
 
 IMPLEMENTS = {}
 
@@ -196,3 +199,96 @@ def std_(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=No
     if _masked(where) or mean is not None:
         return np.sqrt(_var_composed(a, axes, dtype, ddof, keepdims, where, mean))
     return std_p(a, **_kw(axes, keepdims, dtype, ddof))
+
+
+# --- running sums ------------------------------------------------------------------------------
+@implements(np.cumsum)
+def cumsum_(a, axis=None, dtype=None, out=None):
+    _no_out("cumsum", out)
+    if axis is None:
+        a, axis = np.reshape(a, (-1,)), 0
+    (axis,) = _axes(a, operator.index(axis))
+    return cumsum_p(a, axis, **({"dtype": dtype} if dtype is not None else {}))
+
+
+@implements((np.add, "accumulate"))
+def add_accumulate(array, axis=0, dtype=None, out=None):
+    return cumsum_(array, axis, dtype, out)
+
+
+# --- ignoring nans: the same reductions with the nans masked out --------------------------------
+def _not_nan(a, where):
+    keep = np.logical_not(np.isnan(a))
+    return keep if not _masked(where) else np.logical_and(keep, where)
+
+
+@implements(np.nansum)
+def nansum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    return sum_(a, axis, dtype, out, keepdims, initial, _not_nan(a, where))
+
+
+@implements(np.nanmean)
+def nanmean_(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    return mean_(a, axis, dtype, out, keepdims, where=_not_nan(a, where))
+
+
+@implements(np.nanvar)
+def nanvar_(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+            mean=None, correction=None):
+    return var_(a, axis, dtype, out, ddof, keepdims, where=_not_nan(a, where), mean=mean,
+                correction=correction)
+
+
+@implements(np.nanstd)
+def nanstd_(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+            mean=None, correction=None):
+    return std_(a, axis, dtype, out, ddof, keepdims, where=_not_nan(a, where), mean=mean,
+                correction=correction)
+
+
+def _nan_extremum(reduce, fill, a, axis, out, keepdims, initial, where):
+    nan = np.isnan(a)
+    y = reduce(np.where(nan, fill, a), axis, out, keepdims, initial, where)
+    # An all-nan slice is nan, as in NumPy (which also warns).
+    return np.where(np.all(nan, axis=_axes(a, axis), keepdims=keepdims), np.nan, y)
+
+
+@implements(np.nanmax)
+def nanmax_(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    return _nan_extremum(max_, -np.inf, a, axis, out, keepdims, initial, where)
+
+
+@implements(np.nanmin)
+def nanmin_(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    return _nan_extremum(min_, np.inf, a, axis, out, keepdims, initial, where)
+
+
+# --- compositions ------------------------------------------------------------------------------
+@implements(np.ptp)
+def ptp_(a, axis=None, out=None, keepdims=False):
+    _no_out("ptp", out)
+    return max_(a, axis, keepdims=keepdims) - min_(a, axis, keepdims=keepdims)
+
+
+@implements(np.average)
+def average_(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    axes = _axes(a, axis)
+    if weights is None:
+        avg = mean_(a, axes, keepdims=keepdims)
+        scale = np.asarray(count(a.shape, axes), avg.dtype)
+    else:
+        w = weights
+        if np.shape(w) != a.shape:
+            if axes is None or len(axes) != 1 or np.ndim(w) != 1 or \
+                    np.shape(w)[0] != a.shape[axes[0]]:
+                raise ValueError(
+                    f"yota: numpy.average: weights of shape {np.shape(w)} differ from a's shape "
+                    f"{a.shape}; they must match it, or be 1-D along the one axis given")
+            w = np.reshape(w, tuple(-1 if i == axes[0] else 1 for i in range(a.ndim)))
+        scale = sum_(np.broadcast_to(w, a.shape), axes, keepdims=keepdims)
+        if np.any(scale == 0):
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        avg = sum_(a * w, axes, keepdims=keepdims) / scale
+    if returned:
+        return avg, np.broadcast_to(scale, np.shape(avg))
+    return avg

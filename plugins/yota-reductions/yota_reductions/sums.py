@@ -73,3 +73,19 @@ def _std_grad(dy, y, x, axis=None, keepdims=False, dtype=None, ddof=0):
     safe = np.where(y == 0, np.inf, y)
     scaled = dy * _over_dof(1.0, x.shape, axis, ddof) / safe
     return expand(scaled, x.shape, axis) * _centered(x, axis)
+
+
+# --- running sums ------------------------------------------------------------------------------
+@primitive(name="cumsum", nondiff_argnums=(1,))
+def cumsum_p(x, axis, dtype=None):
+    return np.cumsum(x, axis=axis, dtype=dtype)
+
+
+@primitive(nondiff_argnums=(1,))
+def reverse_cumsum(dy, axis):
+    """Running sums from the end along ``axis``: the transpose of cumsum."""
+    return np.flip(np.cumsum(np.flip(dy, axis), axis=axis), axis)
+
+
+cumsum_p.defgrad(lambda dy, y, x, axis, dtype=None: reverse_cumsum(dy, axis))
+reverse_cumsum.defgrad(lambda g, y, dy, axis: cumsum_p(g, axis))
