@@ -8,7 +8,7 @@ import operator
 
 import numpy as np
 
-from ..errors import InPlaceError, reject_out
+from ..errors import reject_out
 from ..primitives import nondifferentiable, primitive
 from ..tracked import Tracked
 
