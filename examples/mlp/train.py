@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 
 from yota import grad, optim
-from yota_nn import cross_entropy
+from yota_nn import cross_entropy, relu
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_PLOT = HERE / "out" / "mlp_digits.png"
@@ -46,7 +46,7 @@ class Dense:
         return x @ self.W + self.b
 
 
-ACTIVATIONS = {"relu": lambda h: np.maximum(h, 0.0), "tanh": np.tanh}
+ACTIVATIONS = {"relu": relu, "tanh": np.tanh}
 
 
 @attrs.define
