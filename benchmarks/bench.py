@@ -390,6 +390,10 @@ def run(repeats, only, others):
         for fn in candidates.values():   # warm up: compile, jit, caches
             fn()
             fn()
+        # torch and jax bring hundreds of thousands of objects: without this, the cyclic
+        # garbage collector's full passes land on whichever library allocates containers
+        gc.collect()
+        gc.freeze()
         times = {name: [] for name in candidates}
         number = w["number"]
         for _ in range(repeats):
