@@ -98,7 +98,8 @@ def test_command_line_on_an_npz_file_writes_the_plot(mlp, tmp_path, capsys):
               "--optimizer", "rmsprop", "--schedule", "cosine", "--plot", str(png),
               "--no-progress", "--dynamic"])
     out = capsys.readouterr().out
-    assert "300 training and 300 test examples; MLP [64, 16, 10]" in out
+    assert ("300 training and 300 test examples; MLP [64, 16, 10] (relu), dynamic mode\n"
+            "RMSProp(lr=cosine(") in out
     assert f"plot: {png}" in out and "s per epoch" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

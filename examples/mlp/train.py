@@ -145,15 +145,15 @@ def train(model, data, *, epochs, batch_size, opt, seed=0, dynamic=False, progre
                 total_loss += float(opt.last_value) * len(idx)
                 seen += len(idx)
                 bar.update(1)
-                bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}",
-                                refresh=False)
+                bar.set_postfix({"loss": f"{total_loss / seen:.4f}",
+                                 "acc": f"{correct / seen:.3f}"}, refresh=False)
             history["seconds"].append(time.perf_counter() - start)
             history["loss"].append(total_loss / seen)
             history["train_acc"].append(correct / seen)
             history["test_acc"].append(accuracy(model, X_test, y_test))
-            bar.set_postfix(loss=f"{history['loss'][-1]:.4f}",
-                            acc=f"{history['train_acc'][-1]:.3f}",
-                            test_acc=f"{history['test_acc'][-1]:.3f}")
+            bar.set_postfix({"loss": f"{history['loss'][-1]:.4f}",
+                             "acc": f"{history['train_acc'][-1]:.3f}",
+                             "test_acc": f"{history['test_acc'][-1]:.3f}"})
     return model, history
 
 
@@ -176,7 +176,7 @@ class _silent_bar:
     def update(self, n):
         pass
 
-    def set_postfix(self, **kwargs):
+    def set_postfix(self, values, refresh=True):
         pass
 
 
@@ -242,7 +242,7 @@ def main(argv=None):
     opt = make_optimizer(args.optimizer, args.lr, args.schedule, steps)
     mode = "dynamic" if args.dynamic else "static"
     print(f"{len(X_train)} training and {len(X_test)} test examples; MLP {sizes} "
-          f"({args.activation}); {opt}; {mode} mode")
+          f"({args.activation}), {mode} mode\n{opt}")
     model, history = train(model, data, epochs=args.epochs, batch_size=args.batch_size,
                            opt=opt, seed=args.seed, dynamic=args.dynamic,
                            progress=not args.no_progress)
