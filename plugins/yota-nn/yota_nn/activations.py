@@ -83,7 +83,8 @@ sigmoid_vjp.defgrads(
 
 @pack_primitive
 def softplus(x):
-    """``log(1 + exp(x))`` without overflow or loss of precision: ``max(x, 0) + log1p(exp(-|x|))``."""
+    """``log(1 + exp(x))`` without overflow or loss of precision:
+    ``max(x, 0) + log1p(exp(-|x|))``."""
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 

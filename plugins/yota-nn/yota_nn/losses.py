@@ -247,8 +247,8 @@ def _check_targets(logits, targets):
     if outside.any():
         raise ValueError(
             f"yota_nn.logistic_loss: targets must be in [0, 1] (1 for the positive class, 0 for "
-            f"the negative; probabilities are fine), found {targets[outside].flat[0].item()!r}; for "
-            "labels in {-1, 1} pass (labels + 1) / 2")
+            f"the negative; probabilities are fine), found {targets[outside].flat[0].item()!r}; "
+            "for labels in {-1, 1} pass (labels + 1) / 2")
     return targets
 
 

@@ -1,4 +1,4 @@
-"""Gradients of the reductions against finite differences, their values against NumPy, and errors."""
+"""Gradients of the reductions against finite differences, values against NumPy, and errors."""
 from __future__ import annotations
 
 import warnings

@@ -1,4 +1,4 @@
-"""NumPy's signatures in front of the primitives: np.sum, np.mean, np.max... called on tracked values.
+"""NumPy's signatures in front of the primitives: np.sum, np.mean, np.max... on tracked values.
 
 Each function normalises ``axis`` (so the tape holds one spelling) and hands the common case to a
 single primitive. The rarer keywords are compositions of primitives: ``initial`` is combined with
