@@ -9,7 +9,8 @@ One line per training step::
 An optimizer accepts what ``grad`` returns, the ``(value, GradientResult)`` tuple, and uses the
 gradient of argument ``argnum`` (0 by default: the model comes first); it also accepts a bare
 ``GradientResult`` or a path dict ``{('layers', 0, 'W'): array}`` (``g[0]``). When it is given the
-tuple it keeps the loss in ``opt.last_value``; ``opt.step(model, g)`` returns ``(model, value)``.
+tuple it keeps the loss in ``opt.last_value`` (the tuple's first item: ``(loss, aux)`` for
+``value_and_grad(f, has_aux=True)``); ``opt.step(model, g)`` returns ``(model, value)``.
 
 The model is an attrs instance (mutable or frozen), a list/tuple/dict of them, nested at will, or a
 bare array or float. Updates are functional: **no array is written in place**. The optimizer
@@ -18,9 +19,10 @@ are new arrays of the same dtype; the model passed in, and every array in it, is
 Leaves that received no gradient (not float, frozen, or not reaching the loss) are carried over as
 the very same objects.
 
-Per-parameter state (momentum, moments, step counts) is created lazily, keyed by field path.
-``opt.state_dict()`` is a plain dict of arrays that ``np.savez`` round-trips;
-``opt.load_state_dict(np.load(file))`` restores it.
+Per-parameter state (momentum, moments, step counts) is created lazily, keyed by field path, in
+``opt.state``; those arrays are the optimizer's own and are updated in place. ``opt.state_dict()``
+is a plain dict of copies that ``np.savez`` round-trips; ``opt.load_state_dict(np.load(file))``
+restores it.
 """
 from __future__ import annotations
 
