@@ -199,6 +199,17 @@ def test_optimizer_records_the_loss_value_and_step_returns_it():
     assert value is None and opt.last_value is None
 
 
+def test_value_and_grad_output_is_accepted_with_its_aux():
+    x, y = _line_data()
+    model = Line(np.array([0.5]), 0.25)
+    vg = yota.value_and_grad(lambda m, x, y: (line_loss(m, x, y), "aux"), has_aux=True,
+                             dynamic=True)
+    opt = SGD(0.01)
+    new = opt(model, vg(model, x, y))
+    assert opt.last_value == (pytest.approx(line_loss(model, x, y)), "aux")
+    assert new.a[0] != model.a[0]
+
+
 @pytest.mark.parametrize("form", ["tuple", "result", "dict"])
 def test_gradient_forms_give_the_same_update(form):
     x, y = _line_data()
