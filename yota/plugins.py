@@ -73,7 +73,10 @@ def ensure_loaded():
 def reload():
     """Forget what was loaded and load again (tests; after changing the environment variables)."""
     global _loaded
+    from .compile import clear_cache
+
     with _lock:
+        clear_cache()  # compiled graphs call the old primitives' code directly
         REGISTRY.restore(({}, {}, {}, {}))
         PLUGINS.clear()
         _loaded = False
