@@ -124,3 +124,20 @@ def test_warning_free_normal_load():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plugins.reload()
+
+
+def test_disabling_a_plugin_also_drops_graphs_compiled_with_it(fresh_plugins, monkeypatch):
+    i0 = yota.primitive(np.i0)
+    i0.defgrad(lambda dy, y, x: dy * 0.0)
+    _add("extra", lambda registry: registry.implement(np.i0, i0))
+    plugins.reload()
+
+    def f(x):
+        return np.i0(x)[0] * 1.0
+
+    value, _ = yota.grad(f, np.ones(2))  # static: compiled and cached
+    assert value == pytest.approx(np.i0(1.0))
+    monkeypatch.setenv("YOTA_DISABLE_PLUGINS", "extra")
+    plugins.reload()
+    with pytest.raises(NoRuleError, match=r"numpy\.i0 has no yota implementation"):
+        yota.grad(f, np.ones(2))
