@@ -16,11 +16,15 @@ from .errors import NoRuleError, RuleError
 from .tracked import Tracked
 
 
-def backward(tape, output, seed):
+def backward(tape, output, seed, record=True):
     """Gradients of ``output`` (weighted by ``seed``) w.r.t. every variable that reaches it.
 
     Returns a dict: variable number -> gradient (a tracked value of ``tape``, or a constant when
     it does not depend on the inputs). Ops that do not reach the output are skipped.
+
+    With ``record=False`` the rules run on the values behind this tape's variables, so the
+    backward pass is not recorded here (a plain first-order ``grad`` needs no record of it and
+    runs faster); values tracked by an outer tape still record there, so nesting keeps working.
     """
     from .core_pack.elementwise import real
     from .core_pack.shape import astype, sum_to
@@ -56,7 +60,11 @@ def backward(tape, output, seed):
                     f"define one with @{prim.name}.defgrad(argnum={argnum}), or mark the argument "
                     "non-differentiable with @yota.primitive(nondiff_argnums=...)"
                 )
-            ga = rule(g, out, *op.args, **op.kwargs)
+            if record:
+                ga = rule(g, out, *op.args, **op.kwargs)
+            else:
+                ga = rule(g, out._value, *[a._value if type(a) is Tracked and a._tape is tape
+                                           else a for a in op.args], **op.kwargs)
             ga = _fit(ga, arg, prim, argnum, sum_to, astype, real)
             var = arg._var
             prev = grads.get(var)

@@ -229,8 +229,7 @@ def grad_dynamic(f, args, kwargs, argnums=None):
     out = tr.output
     check_scalar_output(f, out)
     seed = np.ones((), dtype=out.dtype if hasattr(out, "dtype") else np.float64)
-    with _reentered(tape):
-        grads = backward(tape, out, seed)
+    grads = backward(tape, out, seed, record=False)
     value = unwrap(tape, out)
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]

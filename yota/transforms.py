@@ -618,17 +618,7 @@ class checkpoint:
 def _traced_vjp(fn, args, ct):
     """Gradients of ``sum(ct * fn(*args))`` w.r.t. every argument (zeros where unused)."""
     tr, tape = trace(fn, args, {}, None)
-    with _reentered(tape):
-        grads = backward(tape, tr.output, ct)
+    grads = backward(tape, tr.output, ct, record=False)
     result = list(gradient_result(tr, grads))
-    _release(tape)
+    tape.release()
     return result
-
-
-def _release(tape):
-    """Free a temporary tape now: its values and tracked nodes point at each other (a reference
-    cycle), so without this they would wait for the cyclic garbage collector."""
-    tape.ops.clear()
-    tape.nodes.clear()
-    tape.inputs.clear()
-    tape.outputs.clear()
