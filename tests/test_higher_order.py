@@ -292,11 +292,12 @@ def test_inner_gradient_of_an_attrs_model(mlp_data, rng, mode):
 
 
 def test_python_branches_inside_an_inner_gradient(mlp_data, mode):
-    """float(x) inside the inner function is a guard on both tapes; both branches check out."""
+    """float(stop_gradient(x)) inside the inner function is a guard on both tapes; both
+    branches check out."""
     dynamic = mode == "dynamic"
 
     def inner(x):
-        if float(x[0]) > 0:
+        if float(yota.stop_gradient(x[0])) > 0:
             return np.sum(x ** 3)
         return np.sum(np.sin(x))
 

@@ -295,8 +295,11 @@ def test_writing_a_tracked_value_into_a_plain_array_says_what_to_do():
         assert re.search(r"buf\[i\] = value.*np\.zeros_like\(x\).*like=x", str(err))
 
 
-def test_float_of_a_tracked_value_is_still_allowed():
-    value, g = yota.grad(lambda x: float(x[0]) * x[1], np.array([2.0, 3.0]), dynamic=True)
+def test_float_of_a_tracked_value_is_refused_unless_the_gradient_is_stopped():
+    with pytest.raises(yota.ConcretizationError, match=r"float\(yota\.stop_gradient\(x\)\)"):
+        yota.grad(lambda x: float(x[0]) * x[1], np.array([2.0, 3.0]), dynamic=True)
+    value, g = yota.grad(lambda x: float(yota.stop_gradient(x[0])) * x[1], np.array([2.0, 3.0]),
+                         dynamic=True)
     assert value == 6.0 and g[0].tolist() == [0.0, 2.0]
 
 

@@ -1,9 +1,9 @@
 """yota: reverse-mode automatic differentiation for plain NumPy code."""
 from .differentiate import grad
-from .errors import (InPlaceError, InputError, NoRuleError, NotScalarError, PluginError,
-                     RuleError, YotaError)
+from .errors import (ConcretizationError, InPlaceError, InputError, NoRuleError,
+                     NotScalarError, PluginError, RuleError, YotaError)
 from .hookspecs import hookimpl
-from .primitives import Primitive, defgrad, nondifferentiable, primitive
+from .primitives import Primitive, defgrad, nondifferentiable, primitive, stop_gradient
 from .result import GradientResult
 from .tape import Tape
 from .tracked import Tracked
@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 __all__ = [
     "grad", "primitive", "defgrad", "nondifferentiable", "Primitive", "GradientResult",
     "Tape", "Tracked", "hookimpl", "YotaError", "NoRuleError", "NotScalarError",
-    "InPlaceError", "InputError", "RuleError", "PluginError",
+    "InPlaceError", "InputError", "RuleError", "PluginError", "ConcretizationError",
+    "stop_gradient",
     "value_and_grad", "gradient", "vjp", "jacobian", "hessian", "hvp", "checkpoint",
     "clear_cache", "show_code",
 ]

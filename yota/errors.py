@@ -25,6 +25,11 @@ class RuleError(YotaError, ValueError):
     """A gradient rule returned something of the wrong shape or kind."""
 
 
+class ConcretizationError(YotaError, TypeError):
+    """A tracked float value was turned into a Python number (``float(x)``, ``x.item()``,
+    ``math.exp(x)``...), which would silently drop its gradient."""
+
+
 class PluginError(YotaError):
     """Plugins conflict, or a plugin registered something invalid."""
 

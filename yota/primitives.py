@@ -11,7 +11,7 @@ import functools
 
 from .tracked import Tracked
 
-__all__ = ["Primitive", "primitive", "defgrad", "nondifferentiable", "bind"]
+__all__ = ["Primitive", "primitive", "defgrad", "nondifferentiable", "stop_gradient"]
 
 
 class Primitive:
@@ -102,6 +102,20 @@ def nondifferentiable(fn=None, *, name=None):
     if fn is None:
         return lambda f: Primitive(f, name, differentiable=False)
     return Primitive(fn, name, differentiable=False)
+
+
+def _identity(x):
+    return x
+
+
+stop_gradient = Primitive(_identity, name="stop_gradient", differentiable=False)
+stop_gradient.__doc__ = """``x`` itself, with no gradient: use a value as a constant, explicitly.
+
+Recorded like any primitive, so static graphs recompute it from the inputs on every call (a
+value taken out of the computation by hand would be baked in). ``float(yota.stop_gradient(x))``
+is how to get a Python number from a tracked float on purpose: ``float(x)`` itself raises
+ConcretizationError, since it would silently drop the gradient."""
+stop_gradient.static_shape = True  # yota.compile: the output's shape is the input's
 
 
 def defgrad(fn, rule, argnum=0):

@@ -7,6 +7,7 @@ when a tracked value was turned into a Python value. Forward and backward ops sh
 """
 from __future__ import annotations
 
+import bisect
 import threading
 
 import numpy as np
@@ -20,6 +21,10 @@ _state = threading.local()
 def current_depth():
     """How many tapes are tracing in this thread right now (0 outside of ``grad``)."""
     return getattr(_state, "depth", 0)
+
+
+def _out_var(op):
+    return op.out._var
 
 
 class Op:
@@ -74,6 +79,7 @@ class Tape:
         self.outputs = []     # Tracked or constants, recorded explicitly
         self.guards = []
         self.forward_ops = 0  # how many ops the forward pass recorded
+        self.constant_inputs = set()  # inputs that are not differentiated (static mode lifts data)
 
     # --- recording ---------------------------------------------------------------------------
     def input(self, value):
@@ -120,6 +126,30 @@ class Tape:
     def concretized(self, tracked, kind, value):
         """Called when a tracked value became a Python value (an ``if``, ``float(x)``...)."""
         self.guards.append(Guard(tracked._var, kind, value))
+
+    def carries_gradient(self, var):
+        """Can a gradient reach a differentiated input from variable ``var``? Follows exactly
+        the edges ``backward`` follows. Used to refuse ``float(x)`` where that would silently
+        drop a gradient (on the slow path only: conversions to Python values are rare)."""
+        ops, seen, stack = self.ops, set(), [var]
+        while stack:
+            v = stack.pop()
+            if v in seen:
+                continue
+            seen.add(v)
+            i = bisect.bisect_left(ops, v, key=_out_var)
+            if i == len(ops) or ops[i].out._var != v:   # an input
+                if v not in self.constant_inputs:
+                    return True
+                continue
+            prim = ops[i].prim
+            if not prim.differentiable:
+                continue
+            for argnum, a in enumerate(ops[i].args):
+                if type(a) is Tracked and a._tape is self and argnum not in prim.nondiff_argnums \
+                        and a.dtype.kind in "fc":
+                    stack.append(a._var)
+        return False
 
     def release(self):
         """Drop every recorded value now. Tracked values point at their tape and the tape at

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from .errors import InPlaceError, YotaError, reject_out
+from .errors import ConcretizationError, InPlaceError, YotaError, reject_out
 from .registry import REGISTRY
 
 _ufuncs = REGISTRY.ufuncs      # the dict itself: a lookup per operator, nothing more
@@ -69,6 +69,24 @@ def _refuse_store_into_plain_array(t):
             "or np.zeros(shape, like=x)) and write into it, or collect the pieces in a list and "
             "np.stack them"
         )
+
+
+def _concretization_message(kind):
+    name = kind if isinstance(kind, str) else kind[0]
+    call, escape = {
+        "float": ("float(x)", "float(yota.stop_gradient(x))"),
+        "complex": ("complex(x)", "complex(yota.stop_gradient(x))"),
+        "tolist": ("x.tolist()", "yota.stop_gradient(x).tolist()"),
+    }.get(name, ("x.item()", "yota.stop_gradient(x).item()"))
+    return (
+        f"yota: {call} on a tracked value that carries a gradient would silently drop it (a "
+        "Python number is invisible to yota; math.* functions call float() too). Keep it an "
+        "array: use x or x[i] in NumPy expressions (np.exp instead of math.exp), and compare "
+        "arrays directly for control flow (if x[0] > 0: works). To use the value without its "
+        f"gradient on purpose, write {escape}; to log "
+        "it, return it as aux (yota.value_and_grad(f, has_aux=True)) or print it after grad "
+        "returns"
+    )
 
 
 def _method(func):
@@ -142,20 +160,27 @@ class Tracked:
         )
 
     # --- conversions to Python values: recorded, so static graphs can guard them ------------
-    def _concrete(self, kind, convert):
+    def _concrete(self, kind, convert, drops_gradient=False):
         refresh = getattr(self._tape, "refresh", None)
         if refresh is not None:  # a view whose base was written since (core_pack/inplace.py)
             refresh()
+        if drops_gradient and self._value.dtype.kind in "fc":
+            carries = getattr(self._tape, "carries_gradient", None)
+            if carries is not None and carries(self._var):
+                raise ConcretizationError(_concretization_message(kind))
         result = convert(self._value)
         self._tape.concretized(self, kind, result)
         return result
 
+    # bool, int and index serve control flow and indices: piecewise constant, gradient 0 is
+    # right. A float or complex Python number made from a value that carries a gradient would
+    # take part in the computation without it: refused (see _concretization_message).
     def __bool__(self):
         return self._concrete("bool", bool)
 
     def __float__(self):
         _refuse_store_into_plain_array(self)
-        return self._concrete("float", float)
+        return self._concrete("float", float, True)
 
     def __int__(self):
         return self._concrete("int", int)
@@ -165,14 +190,14 @@ class Tracked:
 
     def __complex__(self):
         _refuse_store_into_plain_array(self)
-        return self._concrete("complex", complex)
+        return self._concrete("complex", complex, True)
 
     def item(self, *args):
         # the guard names the arguments too, so a static replay converts the same element
-        return self._concrete(("item", args) if args else "item", lambda v: v.item(*args))
+        return self._concrete(("item", args) if args else "item", lambda v: v.item(*args), True)
 
     def tolist(self):
-        return self._concrete("tolist", lambda v: v.tolist())
+        return self._concrete("tolist", lambda v: v.tolist(), True)
 
     # --- indexing ----------------------------------------------------------------------------
     def __getitem__(self, index):

@@ -70,6 +70,8 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
             is_float = type(x) is float or (kind is not None and kind.kind == "f")
             t = tape.input(x)
             params.append(Param(t, diff and is_float, where, x))
+            if not (diff and is_float):   # data read at call time: float(X[0]) drops nothing
+                tape.constant_inputs.add(t._var)
             if not lift and not diff and isinstance(x, np.ndarray):
                 baked.append(t)
                 return x

@@ -1,5 +1,6 @@
 """The core's own primitives, registered through the same hook as any third-party pack."""
 from ..hookspecs import hookimpl
+from ..primitives import stop_gradient
 from . import elementwise, indexing, inplace, rearrange, shape
 
 MODULES = (elementwise, shape, indexing, inplace, rearrange)
@@ -13,3 +14,4 @@ def yota_register_primitives(registry):
     registry.add_primitive(shape.sum_to)
     registry.add_primitive(shape.broadcast_to)
     registry.add_primitive(indexing.index_add)
+    registry.add_primitive(stop_gradient)
