@@ -135,10 +135,12 @@ def check_scalar_output(f, out):
     value = out._value if type(out) is Tracked else out
     shape = getattr(value, "shape", ())
     dtype = getattr(value, "dtype", None)
+    if shape == () and dtype is not None and dtype.kind == "f":
+        return
     if isinstance(value, bool) or (dtype is not None and dtype.kind == "b"):
         kind = "bool"
     elif dtype is not None:
-        kind = {"f": "float", "c": "complex", "i": "int", "u": "int"}.get(dtype.kind, str(dtype))
+        kind = {"f": "float", "c": "complex", "i": "int", "u": "int"}.get(dtype.kind) or str(dtype)
     elif isinstance(value, float):
         kind = "float"
     elif isinstance(value, int):

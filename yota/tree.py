@@ -11,9 +11,22 @@ import copy
 import attrs
 
 
+_FIELDS = {}  # class -> its attrs field names, or None for a class that is not attrs
+
+
+def field_names(cls):
+    """The attrs field names of ``cls`` (None if it is not an attrs class), looked up once."""
+    try:
+        return _FIELDS[cls]
+    except KeyError:
+        names = tuple(f.name for f in attrs.fields(cls)) if attrs.has(cls) else None
+        _FIELDS[cls] = names
+        return names
+
+
 def is_node(x):
     """Does ``x`` contain leaves (attrs instance, list, tuple or dict)?"""
-    return isinstance(x, (list, tuple, dict)) or attrs.has(type(x))
+    return isinstance(x, (list, tuple, dict)) or field_names(type(x)) is not None
 
 
 def children(x):
@@ -22,7 +35,39 @@ def children(x):
         return list(x.items())
     if isinstance(x, (list, tuple)):
         return list(enumerate(x))
-    return [(f.name, getattr(x, f.name)) for f in attrs.fields(type(x))]
+    return [(name, getattr(x, name)) for name in field_names(type(x))]
+
+
+_SLOTS = {}  # class -> every slot name along its MRO (attrs slotted classes keep state there)
+
+
+def _slot_names(cls):
+    try:
+        return _SLOTS[cls]
+    except KeyError:
+        names = []
+        for klass in cls.__mro__:
+            slots = klass.__dict__.get("__slots__", ())
+            names += [slots] if isinstance(slots, str) else list(slots)
+        names = tuple(n for n in dict.fromkeys(names) if n not in ("__dict__", "__weakref__"))
+        _SLOTS[cls] = names
+        return names
+
+
+def _shallow_clone(x):
+    """What copy.copy does for an attrs instance, without its pickle-protocol detour (this runs
+    on every call of grad and of an optimizer)."""
+    cls = type(x)
+    clone = object.__new__(cls)
+    state = getattr(x, "__dict__", None)
+    if state is not None:
+        clone.__dict__.update(state)
+    for name in _slot_names(cls):
+        try:
+            object.__setattr__(clone, name, object.__getattribute__(x, name))
+        except AttributeError:  # an unset slot (e.g. a cached_property not computed yet)
+            pass
+    return clone
 
 
 def leaves(x, path=()):
@@ -51,11 +96,11 @@ def map_leaves(fn, x, path=()):
         if hasattr(x, "_fields"):  # namedtuple
             return type(x)(*new)
         return _rebuild_sequence(x, new)
-    clone = copy.copy(x)
-    for f in attrs.fields(type(x)):
+    clone = _shallow_clone(x)
+    for name in field_names(type(x)):
         # object.__setattr__ works for frozen and slotted classes and skips validators and
         # converters, which may not accept tracked values.
-        object.__setattr__(clone, f.name, map_leaves(fn, getattr(x, f.name), path + (f.name,)))
+        object.__setattr__(clone, name, map_leaves(fn, getattr(x, name), path + (name,)))
     return clone
 
 
