@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import yota
 
-from . import diagonals, einsum, norms, products, solvers
+from . import decompositions, diagonals, einsum, leastsq, norms, products, solvers
 from .diagonals import diag, trace
 from .einsum import einsum_p
 from .norms import matrix_norm, vector_norm
@@ -18,7 +18,7 @@ from .solvers import cholesky, det, inv, logabsdet, slogdet_sign, solve
 __version__ = "0.1.0"
 __all__ = ["matmul", "einsum_p", "trace", "diag", "inv", "solve", "det", "logabsdet",
            "slogdet_sign", "cholesky", "vector_norm", "matrix_norm", "yota_register_primitives"]
-MODULES = (products, einsum, diagonals, solvers, norms)
+MODULES = (products, einsum, diagonals, solvers, decompositions, norms, leastsq)
 
 
 @yota.hookimpl

@@ -5,19 +5,21 @@ Gradients at kinks, by convention:
 - 1-norm: sign(x), so 0 where an element is 0;
 - inf-norms and the matrix 1/inf-norms: the maximum (or minimum) is shared equally among ties;
 - ord=0 counts nonzeros: gradient 0;
-- spectral norms (ord=2/-2) and nuclear norm: from one SVD, with tied singular values resolved as
-  the SVD returns them. Their gradients cannot be differentiated again (a NoRuleError says so)
-  until SVD has a rule.
+- spectral norms (ord=2/-2) and nuclear norm: u1 v1^T (or the last pair) and U V^T from the
+  svd primitives, with tied singular values resolved as the SVD returns them. Differentiated
+  again, they need distinct (and, for non-square matrices, nonzero) singular values: the second
+  derivative goes through the singular vectors' rules.
 """
 from __future__ import annotations
 
 import numpy as np
 from yota.core_pack.indexing import where
-from yota.core_pack.shape import reshape, sum_to
-from yota.errors import NoRuleError
+from yota.core_pack.shape import moveaxis, reshape, sum_to
 from yota.primitives import primitive
 
 from ._util import keep_shape, ndim, normalize_axes
+from .decompositions import svd_u, svd_vh
+from .products import matmul
 
 IMPLEMENTS = {}
 
@@ -83,30 +85,22 @@ def _matrix_norm_grad(dy, y, x, *, ord=None, axis=(0, 1), keepdims=False):
         sums = sum_to(np.abs(x), keep_shape(shape, (summed,)))
         return dy * np.sign(x) * _shared(sums == y, keep_shape(shape, axis))
     if ord in (2, -2, "nuc"):
-        return dy * _svd_norm_grad(x, ord=ord, axis=axis)
+        return dy * _svd_norm_grad(x, ord, axis)
     raise ValueError(f"yota-linalg: numpy.linalg.norm: invalid norm order {ord!r} for matrices")
 
 
-@primitive(name="svd_norm_grad")
-def _svd_norm_grad(x, *, ord, axis):
-    """The gradient of the spectral (ord=+-2) or nuclear norm: u1 v1^T, or U V^T."""
-    m = np.moveaxis(x, axis, (-2, -1))
-    u, _, vt = np.linalg.svd(m, full_matrices=False)
+def _svd_norm_grad(x, ord, axis):
+    """The gradient of the spectral (ord=+-2) or nuclear norm, u1 v1^T or U V^T, written with the
+    svd primitives so that it differentiates again."""
+    m = moveaxis(x, axis, (-2, -1))
+    u = svd_u(m, full_matrices=False, hermitian=False)
+    vh = svd_vh(m, full_matrices=False, hermitian=False)
     if ord == "nuc":
-        g = u @ vt
+        g = matmul(u, vh)
     else:
         pick = slice(0, 1) if ord == 2 else slice(-1, None)   # largest or smallest
-        g = u[..., :, pick] @ vt[..., pick, :]
-    return np.moveaxis(g, (-2, -1), axis)
-
-
-@_svd_norm_grad.defgrad
-def _svd_norm_second_order(dy, y, x, *, ord, axis):
-    raise NoRuleError(
-        f"yota-linalg: the second derivative of numpy.linalg.norm(x, ord={ord!r}) needs the "
-        "derivative of the SVD, which yota-linalg does not have yet; use ord='fro' (or None), "
-        "or differentiate the norm only once"
-    )
+        g = matmul(u[..., :, pick], vh[..., pick, :])
+    return moveaxis(g, (-2, -1), axis)
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
@@ -155,4 +149,4 @@ if hasattr(np.linalg, "vector_norm"):
 
     IMPLEMENTS[np.linalg.vector_norm] = _vector_norm_
     IMPLEMENTS[np.linalg.matrix_norm] = _matrix_norm_
-PRIMITIVES = (vector_norm, matrix_norm, _svd_norm_grad)
+PRIMITIVES = (vector_norm, matrix_norm)
