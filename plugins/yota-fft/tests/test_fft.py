@@ -149,3 +149,14 @@ def test_registered_through_the_entry_point():
     from yota.testing import check_rules_complete
 
     check_rules_complete("yota-fft")
+
+
+def test_exported_primitives_refuse_tracked_values_while_disabled(yota_disable_packs):
+    from yota_fft import rfft_p
+
+    yota_disable_packs("yota-fft")
+    x = np.arange(4.0)
+    with pytest.raises(yota.NoRuleError, match=r"yota_fft\.rfft_p was called on a tracked value, "
+                                               r"but the yota-fft pack is disabled"):
+        yota.grad(lambda x: total(rfft_p(x, n=4, axis=-1, norm=None).real), x)
+    np.testing.assert_allclose(rfft_p(x, n=4, axis=-1, norm=None), np.fft.rfft(x))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 import yota
+from yota.packs import pack_primitive
 
 __version__ = "0.1.0"
 __all__ = ["fftn_p", "ifftn_p", "rfft_p", "irfft_p", "yota_register_primitives"]
@@ -59,12 +60,12 @@ def _swap(norm):
 
 
 # --- the primitives ----------------------------------------------------------------------------
-@yota.primitive(name="fftn")
+@pack_primitive(pack="yota-fft", name="fftn")  # exported: refuses tracked values while disabled
 def fftn_p(a, *, s, axes, norm):
     return np.fft.fftn(a, s, axes, norm)
 
 
-@yota.primitive(name="ifftn")
+@pack_primitive(pack="yota-fft", name="ifftn")
 def ifftn_p(a, *, s, axes, norm):
     return np.fft.ifftn(a, s, axes, norm)
 
@@ -80,7 +81,7 @@ def _ifftn_grad(dy, y, a, *, s, axes, norm):
                    {ax: np.shape(a)[ax] for ax in axes})
 
 
-@yota.primitive(name="rfft")
+@pack_primitive(pack="yota-fft", name="rfft")
 def rfft_p(a, *, n, axis, norm):
     return np.fft.rfft(a, n, axis, norm)
 
@@ -94,7 +95,7 @@ def _rfft_grad(dy, y, a, *, n, axis, norm):
     return _resize(fftn_p(full, s=None, axes=(axis,), norm=norm), {axis: np.shape(a)[axis]})
 
 
-@yota.primitive(name="irfft")
+@pack_primitive(pack="yota-fft", name="irfft")
 def irfft_p(a, *, n, axis, norm):
     return np.fft.irfft(a, n, axis, norm)
 

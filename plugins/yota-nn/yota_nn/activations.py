@@ -10,13 +10,13 @@ import math
 
 import numpy as np
 from yota import primitive
+from yota.packs import pack_primitive
 
-from .guard import pack_primitive
 from .special import ndtr, normal_pdf
 
 
 # --- relu --------------------------------------------------------------------------------------
-@pack_primitive
+@pack_primitive(pack="yota-nn")
 def relu(x):
     """``max(x, 0)``. Its gradient at 0 is 0."""
     return np.maximum(x, 0)
@@ -38,7 +38,7 @@ def _weak(slope):
     return float(slope) if isinstance(slope, np.floating) else slope
 
 
-@pack_primitive
+@pack_primitive(pack="yota-nn")
 def leaky_relu(x, negative_slope=0.01):
     """``x`` where positive, ``negative_slope * x`` elsewhere. A tracked slope passed positionally
     (an array broadcasting against x, as in PReLU) gets its gradient too."""
@@ -60,7 +60,7 @@ leaky_relu_vjp.defgrad(lambda g, out, dy, x, s: np.where(x > 0, 0.0, g * dy), ar
 
 
 # --- sigmoid and softplus ----------------------------------------------------------------------
-@pack_primitive
+@pack_primitive(pack="yota-nn")
 def sigmoid(x):
     """``1 / (1 + exp(-x))`` without overflow: exp only ever sees ``-|x|``."""
     e = np.exp(-np.abs(x))
@@ -81,7 +81,7 @@ sigmoid_vjp.defgrads(
 )
 
 
-@pack_primitive
+@pack_primitive(pack="yota-nn")
 def softplus(x):
     """``log(1 + exp(x))`` without overflow or loss of precision:
     ``max(x, 0) + log1p(exp(-|x|))``."""
@@ -113,7 +113,7 @@ def _tanh_parts(x):
     return np.tanh(u), du
 
 
-@pack_primitive
+@pack_primitive(pack="yota-nn")
 def gelu(x, approximate="none"):
     """Gaussian error linear unit: ``x * Phi(x)`` (``approximate='none'``, the default, exact via
     erf) or ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`` (``approximate='tanh'``)."""

@@ -11,9 +11,9 @@ import operator
 
 import numpy as np
 from yota import InputError, nondifferentiable, primitive
+from yota.packs import pack_primitive
 
 from .activations import sigmoid, sigmoid_vjp
-from .guard import pack_primitive
 from .softmaxes import softmax, softmax_vjp, sum_along
 
 AxisError = getattr(np, "exceptions", np).AxisError
@@ -122,7 +122,7 @@ def _as_rows(x, ax):
     return rows, back
 
 
-@pack_primitive(nondiff_argnums=(1,))
+@pack_primitive(pack="yota-nn", nondiff_argnums=(1,))
 def cross_entropy(logits, labels, axis=-1, reduction="mean"):
     """Softmax cross-entropy of ``logits`` against integer class ``labels`` (one per row, the
     class axis ``axis`` removed): ``logsumexp(logits) - logits[label]``, stable. ``labels`` get no
@@ -191,7 +191,7 @@ def _ce_vjp_logits(g, out, dy, logits, labels, axis=-1, reduction="mean"):
 
 
 # --- mse ---------------------------------------------------------------------------------------
-@pack_primitive
+@pack_primitive(pack="yota-nn")
 def mse(pred, target, reduction="mean"):
     """Mean squared error, ``mean((pred - target) ** 2)``. Both arguments get gradients."""
     _check_reduction("mse", reduction)
@@ -252,7 +252,7 @@ def _check_targets(logits, targets):
     return targets
 
 
-@pack_primitive
+@pack_primitive(pack="yota-nn")
 def logistic_loss(logits, targets, reduction="mean"):
     """Binary cross-entropy from logits: ``softplus(z) - t * z``, stable for any ``z``. The
     targets are 0 or 1 (or probabilities); float targets get a gradient too."""

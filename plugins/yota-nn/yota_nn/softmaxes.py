@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 from yota import primitive
+from yota.packs import pack_primitive
 
-from .guard import pack_primitive
 
 
 @primitive(nondiff_argnums=(1,))
@@ -25,7 +25,7 @@ def _shifted(x, axis):
     return x - np.max(x, axis=axis, keepdims=True)
 
 
-@pack_primitive
+@pack_primitive(pack="yota-nn")
 def softmax(x, axis=-1):
     """``exp(x) / sum(exp(x), axis)``, computed as ``exp(x - max)`` so it never overflows."""
     e = np.exp(_shifted(x, axis))
@@ -48,7 +48,7 @@ softmax_vjp.defgrads(
 )
 
 
-@pack_primitive
+@pack_primitive(pack="yota-nn")
 def log_softmax(x, axis=-1):
     """``x - logsumexp(x, axis)``, stable: ``log`` only sees sums that are at least 1."""
     s = _shifted(x, axis)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 from yota import primitive
+from yota.packs import pack_primitive
 
 from .axes import kept_shape, normalize_axes
-from .guard import pack_primitive
 from .sums import expand, sum_p
 
 
-@pack_primitive
+@pack_primitive(pack="yota-reductions")
 def logsumexp(x, axis=None, keepdims=False):
     """``log(sum(exp(x), axis))``, numerically stable; ``axis`` None, an int or a tuple."""
     x = np.asarray(x)

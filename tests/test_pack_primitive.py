@@ -1,0 +1,83 @@
+"""Pack primitives (yota.packs): a function users import from a pack refuses tracked values while
+its pack is not registering it, with a message saying why; and readable names for ufunc methods
+in "no implementation" messages."""
+import types
+
+import numpy as np
+import pytest
+
+import yota
+from yota import plugins
+from yota.errors import NoRuleError
+from yota.packs import PackPrimitive, pack_primitive
+
+
+
+@pack_primitive(pack="yota-throwaway")
+def cube(x):
+    return x * x * x
+
+
+cube.defgrad(lambda dy, y, x: dy * 3 * x * x)
+
+
+@pytest.fixture
+def fresh_plugins(monkeypatch):
+    monkeypatch.setattr(plugins, "_explicit", [])
+    yield plugins
+    monkeypatch.undo()
+    plugins.reload()
+
+
+def _load(hook, name="yota-throwaway"):
+    module = types.ModuleType(name)
+    module.yota_register_primitives = yota.hookimpl(hook)
+    plugins._explicit.append((name, module))
+    plugins.reload()
+
+
+def test_works_while_the_pack_registers_it(fresh_plugins):
+    _load(lambda registry: registry.add_primitive(cube))
+    assert isinstance(cube, PackPrimitive) and cube.pack == "yota-throwaway"
+    value, g = yota.grad(cube, 2.0)
+    assert value == 8.0 and g[0] == 12.0
+    _, g = yota.grad(lambda x: cube(x), 2.0, dynamic=False)
+    assert g[0] == 12.0
+
+
+@pytest.mark.parametrize("dynamic", [True, False])
+def test_refused_when_the_pack_is_not_loaded(fresh_plugins, dynamic):
+    plugins.reload()
+    with pytest.raises(NoRuleError, match=r"yota: [\w.]*\.cube was called on a "
+                                          r"tracked value, but the yota-throwaway pack is not "
+                                          r"loaded .* pip install yota-throwaway"):
+        yota.grad(cube, 2.0, dynamic=dynamic)
+    assert cube(2.0) == 8.0  # plain values: just NumPy
+
+
+def test_refused_when_the_pack_is_disabled(fresh_plugins, monkeypatch):
+    plugins.PLUGINS["yota-throwaway"] = plugins.PluginInfo("yota-throwaway", None, "disabled")
+    with pytest.raises(NoRuleError, match=r"the yota-throwaway pack is disabled "
+                                          r"\(YOTA_DISABLE_PLUGINS\), so yota will not use its "
+                                          r"gradient rule\. Enable the pack"):
+        yota.grad(cube, 2.0)
+
+
+def test_refused_when_the_pack_forgets_to_register_it(fresh_plugins):
+    _load(lambda registry: None)
+    with pytest.raises(NoRuleError, match=r"the yota-throwaway pack does not register it "
+                                          r"\(registry.add_primitive\)"):
+        yota.grad(cube, 2.0)
+
+
+def test_refused_when_another_primitive_took_its_name(fresh_plugins):
+    other = yota.primitive(lambda x: x, name="cube")
+    _load(lambda registry: registry.add_primitive(other), name="yota-other")
+    with pytest.raises(NoRuleError, match=r"plugin 'yota-other' registered another primitive "
+                                          r"named 'cube' in its place"):
+        yota.grad(cube, 2.0)
+
+
+def test_pack_name_is_required():
+    with pytest.raises(TypeError, match=r"pack_primitive: pack must be the distribution name"):
+        pack_primitive(lambda x: x, pack=None)
