@@ -39,19 +39,23 @@ def backward(tape, output, seed, record=True):
         if output._tape is not tape:
             return {}
     grads = {output._var: seed}
-    forward = tape.ops[: len(tape.ops)]
-    for op in reversed(forward):
+    pop, get = grads.pop, grads.get
+    for op in reversed(tape.ops[: len(tape.ops)]):
         out = op.out
-        g = grads.pop(out._var, None)
+        g = pop(out._var, None)
         if g is None:
             continue
         prim = op.prim
         if not prim.differentiable or out.dtype.kind not in "fc":
             continue
-        for argnum, arg in enumerate(op.args):
-            if type(arg) is not Tracked or arg._tape is not tape or arg.dtype.kind not in "fc":
+        args, kwargs = op.args, op.kwargs
+        values = None  # the values behind args, computed once per op when not recording
+        for argnum, arg in enumerate(args):
+            if type(arg) is not Tracked or arg._tape is not tape:
                 continue
-            if argnum in prim.nondiff_argnums:
+            value = arg._value
+            dtype = value.dtype
+            if dtype.kind not in "fc" or argnum in prim.nondiff_argnums:
                 continue
             rule = prim.rules.get(argnum)
             if rule is None:
@@ -61,13 +65,20 @@ def backward(tape, output, seed, record=True):
                     "non-differentiable with @yota.primitive(nondiff_argnums=...)"
                 )
             if record:
-                ga = rule(g, out, *op.args, **op.kwargs)
+                ga = rule(g, out, *args, **kwargs)
             else:
-                ga = rule(g, out._value, *[a._value if type(a) is Tracked and a._tape is tape
-                                           else a for a in op.args], **op.kwargs)
-            ga = _fit(ga, arg, prim, argnum, sum_to, astype, real)
+                if values is None:
+                    values = [a._value if type(a) is Tracked and a._tape is tape else a
+                              for a in args]
+                ga = rule(g, out._value, *values, **kwargs)
+            try:
+                fits = ga.shape == value.shape and ga.dtype == dtype
+            except AttributeError:
+                fits = False
+            if not fits:
+                ga = _fit(ga, arg, prim, argnum, sum_to, astype, real)
             var = arg._var
-            prev = grads.get(var)
+            prev = get(var)
             grads[var] = ga if prev is None else prev + ga
     return grads
 
