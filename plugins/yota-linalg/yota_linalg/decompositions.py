@@ -73,7 +73,7 @@ def _uplo(name, UPLO):
 
 
 @functools.lru_cache(maxsize=64)
-def _masks(n, dtype, uplo):
+def masks(n, dtype, uplo):
     """(strict triangle of ones, identity), constants for the rules."""
     strict = np.tril(np.ones((n, n), dtype), -1) if uplo == "L" else np.triu(
         np.ones((n, n), dtype), 1)
@@ -85,7 +85,7 @@ def _masks(n, dtype, uplo):
 def fold(g, uplo):
     """The gradient of a function that reads one triangle of ``a`` as a symmetric matrix, from the
     gradient ``g`` of that symmetric matrix: g's diagonal, and g + g^T on the triangle read."""
-    strict, eye = _masks(g.shape[-1], g.dtype, uplo)
+    strict, eye = masks(g.shape[-1], g.dtype, uplo)
     return (g + mT(g)) * strict + g * eye
 
 
@@ -132,7 +132,7 @@ def _eigh_v_grad(dy, v, a, *, UPLO="L"):
     """dV = V (F o V^T dA V) with F_ij = 1/(w_j - w_i) off the diagonal: the gradient is
     V (F o V^T dy) V^T."""
     w = eigh_w(a, UPLO=UPLO)
-    _, eye = _masks(w.shape[-1], dy.dtype, "L")
+    _, eye = masks(w.shape[-1], dy.dtype, "L")
     off = 1 - eye
     den = add_second_last(w) - add_last(w) + eye
     inner = divide_used(matmul(mT(v), dy) * off, den)

@@ -12,7 +12,7 @@ from yota.primitives import nondifferentiable, primitive
 
 from ._memo import Memo
 from ._util import add_last, add_second_last, mT, ndim
-from .decompositions import _svd_s_grad, check_matrix, fold, svd_s
+from .decompositions import _svd_s_grad, check_matrix, fold, masks, svd_s
 from .norms import norm
 from .products import matmul
 from .solvers import inv
@@ -39,8 +39,16 @@ def pinv_vjp(g, p, a):
 
 @pinv_p.defgrad
 def _pinv_grad(dy, p, a, **options):
-    g = pinv_vjp(dy, p, a)
-    return fold(g, "L") if options.get("hermitian", False) else g
+    if not options.get("hermitian", False):
+        return pinv_vjp(dy, p, a)
+    return fold(pinv_vjp(dy, p, symmetric_from_lower(a)), "L")   # NumPy reads a's lower part
+
+
+def symmetric_from_lower(a):
+    """The symmetric matrix NumPy's hermitian=True functions see: a's lower triangle, mirrored."""
+    strict, eye = masks(a.shape[-1], a.dtype, "L")
+    low = a * strict
+    return low + mT(low) + a * eye
 
 
 _NOT_GIVEN = object()
