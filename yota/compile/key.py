@@ -14,6 +14,11 @@
   lambda re-created on every call, ``lambda m: loss(m, X, y)``, shares one compiled program and
   never returns results for stale ``X`` and ``y``. Bound methods walk ``__self__`` and
   ``functools.partial`` walks its arguments.
+- the globals a function's code names (``LOAD_GLOBAL``) are walked like closure cells, so the
+  same lambda written at module level (``for X, y in batches: grad(lambda m: loss(m, X, y),
+  m)``, where ``X``, ``y`` are globals) or ``for f in fs: grad(lambda x: np.sum(f(x)), x)``
+  never replays a program traced for other values. Modules, and objects that are neither
+  values nor containers (classes, primitives, plain objects), are keyed by identity.
 
 ``lift`` repeats the same walk at tracing time and rebuilds the values with tape inputs in place
 of the leaves that ``signature`` put in ``inputs``: both walks live here, side by side, so they
@@ -22,6 +27,7 @@ cannot drift apart.
 from __future__ import annotations
 
 import copy
+import dis
 import functools
 import types
 
@@ -38,7 +44,10 @@ _FunctionType = types.FunctionType
 _MethodType = types.MethodType
 _partial = functools.partial
 _generic = np.generic
+_ModuleType = types.ModuleType
 _EMPTY_CELL = object()
+_MISSING = object()   # a global name that is not bound (a builtin, or defined later)
+_GLOBAL_NAMES = {}    # code object -> the global names it loads, nested code included
 _FIELDS = {}          # class -> tuple of attrs field names, or None for non-attrs classes
 
 
@@ -183,7 +192,8 @@ def _function(f, k, vals, depth):
     if depth <= 0:
         k.append(f)   # identity; the key holds it, so its id cannot be reused meanwhile
         return
-    k.append(f.__code__)
+    code = f.__code__
+    k.append(code)
     k.append(id(f.__globals__))
     d = f.__defaults__
     if d:
@@ -200,6 +210,72 @@ def _function(f, k, vals, depth):
                 k.append(_EMPTY_CELL)
                 continue
             _walk(v, False, k, vals, depth - 1)
+    try:
+        names = _GLOBAL_NAMES[code]
+    except KeyError:
+        names = global_names(code)
+    if names:
+        g = f.__globals__
+        for name in names:
+            _global(g.get(name, _MISSING), k, vals, depth - 1)
+
+
+def global_names(code):
+    """The names ``code`` reads as globals, its comprehensions and inner functions included
+    (computed once per code object)."""
+    names = _GLOBAL_NAMES.get(code)
+    if names is None:
+        found, stack = {}, [code]
+        while stack:
+            c = stack.pop()
+            for ins in dis.get_instructions(c):
+                if ins.opname == "LOAD_GLOBAL" or ins.opname == "LOAD_NAME":
+                    found[ins.argval] = None
+            stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+        names = _GLOBAL_NAMES[code] = tuple(found)
+    return names
+
+
+class _Ident:
+    """Key part standing for an unhashable object by identity (and keeping it alive)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return type(other) is _Ident and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+
+def _walked_global(v, t):
+    """Is this global walked like a closure cell (values and containers), not by identity?"""
+    if t is _ndarray:
+        return v.dtype.kind in "biuf"
+    return (t is float or t is int or t is bool or t is str or v is None or t is list
+            or t is tuple or t is dict or isinstance(v, _generic) or _fields(t) is not None)
+
+
+def _global(v, k, vals, depth):
+    t = type(v)
+    if t is _ModuleType or v is _MISSING:
+        k.append(v)
+    elif t is _FunctionType or t is _MethodType or t is _partial:
+        if depth > 0:
+            _callable(v, k, vals, depth)
+        else:
+            k.append(v)
+    elif _walked_global(v, t):
+        _walk(v, False, k, vals, depth)
+    else:
+        try:
+            hash(v)
+        except TypeError:
+            v = _Ident(v)
+        k.append(v)
 
 
 # --- the same walk at tracing time, rebuilding with tape inputs --------------------------------
@@ -256,13 +332,34 @@ class Lifter:
                     cells.append(types.CellType(nv))
                     changed = True
             cl = tuple(cells)
+        glob = f.__globals__
+        new = {}
+        for name in global_names(f.__code__):
+            v = glob.get(name, _MISSING)
+            nv = self._global(v, depth - 1, where + (name,))
+            if nv is not v:
+                new[name] = nv
+        if new:   # the function reads these globals from a copy of its module's namespace
+            glob = dict(glob)
+            glob.update(new)
+            changed = True
         if not changed:
             return f
-        g = _FunctionType(f.__code__, f.__globals__, f.__name__, d, cl)
+        g = _FunctionType(f.__code__, glob, f.__name__, d, cl)
         g.__kwdefaults__ = kd
         g.__qualname__ = f.__qualname__
         g.__dict__.update(f.__dict__)
         return g
+
+    def _global(self, v, depth, where):
+        t = type(v)
+        if t is _ModuleType or v is _MISSING:
+            return v
+        if t is _FunctionType or t is _MethodType or t is _partial:
+            return self.function(v, depth, where) if depth > 0 else v
+        if _walked_global(v, t):
+            return self.walk(v, False, depth, where)
+        return v
 
     def walk(self, x, diff, depth, where):
         t = type(x)
