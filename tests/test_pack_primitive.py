@@ -10,6 +10,7 @@ import yota
 from yota import plugins
 from yota.errors import NoRuleError
 from yota.packs import PackPrimitive, pack_primitive
+from yota.registry import KNOWN_PACKS, REGISTRY, numpy_name, pack_for, short_name
 
 
 
@@ -81,3 +82,35 @@ def test_refused_when_another_primitive_took_its_name(fresh_plugins):
 def test_pack_name_is_required():
     with pytest.raises(TypeError, match=r"pack_primitive: pack must be the distribution name"):
         pack_primitive(lambda x: x, pack=None)
+
+
+# --- names of ufunc methods ----------------------------------------------------------------
+def test_ufunc_methods_read_as_numpy_names():
+    assert numpy_name((np.add, "reduce")) == "numpy.add.reduce"
+    assert short_name((np.maximum, "accumulate")) == "maximum.accumulate"
+    assert numpy_name(np.add) == "numpy.add" and short_name(np.sum) == "sum"
+    for ufunc in ("add", "multiply", "maximum", "minimum"):
+        for method in ("reduce", "accumulate"):
+            assert pack_for(f"{ufunc}.{method}") == "yota-reductions"
+
+
+def test_missing_ufunc_method_says_numpy_add_reduceat():
+    with pytest.raises(NoRuleError, match=r"numpy\.add\.reduceat has no yota implementation.*"
+                                          r"no known pack provides it"):
+        REGISTRY.function((np.add, "reduceat"))
+
+
+def test_missing_ufunc_method_names_the_reductions_pack(monkeypatch, fresh_plugins):
+    monkeypatch.setenv("YOTA_DISABLE_PLUGINS", "yota-reductions")
+    plugins.reload()
+    for call, name in ((lambda x: np.add.reduce(x), "add.reduce"),
+                       (lambda x: np.multiply.accumulate(x)[-1], "multiply.accumulate")):
+        with pytest.raises(NoRuleError, match=rf"numpy\.{name} has no yota implementation, so "
+                                              r"it cannot be traced; it is provided by the "
+                                              r"yota-reductions pack"):
+            yota.grad(call, np.arange(3.0))
+
+
+def test_known_pack_names_are_unique():
+    names = [n for ns in KNOWN_PACKS.values() for n in ns]
+    assert len(names) == len(set(names))

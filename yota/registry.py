@@ -14,6 +14,9 @@ KNOWN_PACKS = {
         "sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "logsumexp",
         "nansum", "nanmean", "nanvar", "nanstd", "nanmax", "nanmin", "ptp",
         "cumsum", "cumprod", "median", "percentile", "quantile", "average",
+        "nancumsum", "nancumprod", "diff",
+        "add.reduce", "add.accumulate", "multiply.reduce", "multiply.accumulate",
+        "maximum.reduce", "maximum.accumulate", "minimum.reduce", "minimum.accumulate",
     ),
     "yota-linalg": (
         "matmul", "dot", "inner", "outer", "tensordot", "einsum", "trace", "diag", "kron",
@@ -40,13 +43,27 @@ def pack_for(name):
 
 
 def numpy_name(func):
-    """'numpy.linalg.inv' style name of a NumPy callable, for messages."""
+    """'numpy.linalg.inv' style name of a NumPy callable, for messages; a ufunc method key
+    ``(np.add, "reduce")`` reads 'numpy.add.reduce'."""
+    if _is_ufunc_method(func):
+        return f"numpy.{func[0].__name__}.{func[1]}"
     if isinstance(func, np.ufunc):
         return f"numpy.{func.__name__}"
     module = getattr(func, "__module__", None) or "numpy"
     if module.startswith("numpy") and module not in ("numpy.linalg", "numpy.fft"):
         module = "numpy"
     return f"{module}.{getattr(func, '__name__', repr(func))}"
+
+
+def short_name(func):
+    """The name KNOWN_PACKS uses: 'sum', 'inv', 'add.reduce'."""
+    if _is_ufunc_method(func):
+        return f"{func[0].__name__}.{func[1]}"
+    return getattr(func, "__name__", repr(func))
+
+
+def _is_ufunc_method(key):
+    return type(key) is tuple and len(key) == 2 and isinstance(key[0], np.ufunc)
 
 
 def missing_rule_message(what, short_name):
@@ -131,8 +148,7 @@ class Registry:
     def function(self, func):
         impl = self.functions.get(func)
         if impl is None:
-            name = getattr(func, "__name__", repr(func))
-            raise NoRuleError(missing_rule_message(numpy_name(func), name))
+            raise NoRuleError(missing_rule_message(numpy_name(func), short_name(func)))
         return impl
 
 

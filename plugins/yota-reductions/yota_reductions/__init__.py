@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from yota import hookimpl
 
-from . import extrema, numpy_api, products, sums
+from . import extrema, numpy_api, products, scans, sums
 from .logsumexp import logsumexp, shifted_exp
 
 __all__ = ["logsumexp"]
@@ -20,6 +20,7 @@ PRIMITIVES = (
     extrema.max_p, extrema.min_p, extrema.extremum_vjp, extrema.tie_share,
     products.prod_p, products.prod_others, products.prod_others_vjp,
     logsumexp, shifted_exp,
+    scans.shifted, scans.linear_scan, scans.cumprod_p, scans.running_arg, scans.diff_p,
 )
 
 
