@@ -31,6 +31,17 @@ SECOND_ORDER = {
     "norm-inf": (lambda a: np.linalg.norm(a, np.inf, axis=0), [(2, 3)]),
     "norm-3": (lambda a: np.linalg.norm(a, 3), [(4,)]),
     "kron": (lambda a, b: np.kron(a * a, b), [(2, 2), (2, 1)]),
+    "eigvalsh": (lambda a: np.linalg.eigvalsh(a + a.T), [(3, 3)]),
+    "eigh-projection": (lambda a: (lambda v: v @ v.T)(np.linalg.eigh(a + a.T)[1][:, 1:]),
+                        [(3, 3)]),
+    "svdvals": (lambda a: np.linalg.svd(a, compute_uv=False), [(4, 3)]),
+    "svd-product": (lambda a: (lambda u, s, vh: (u * s) @ vh)(*np.linalg.svd(a, False)),
+                    [(3, 4)]),
+    "qr": (lambda a: np.linalg.qr(a)[0] + np.linalg.qr(a)[1][0], [(4, 3)]),
+    "pinv": (np.linalg.pinv, [(4, 3)]),
+    "lstsq": (lambda a, b: np.linalg.lstsq(a, b)[0], [(5, 3), (5, 2)]),
+    "norm-2": (lambda a: np.linalg.norm(a, 2), [(3, 4)]),
+    "norm-nuc": (lambda a: np.linalg.norm(a, "nuc"), [(4, 3)]),
 }
 
 

@@ -1,6 +1,7 @@
 """yota-linalg: linear algebra for yota. matmul/@, dot, inner, outer, tensordot, einsum, trace,
 diag, kron, cross, vdot and numpy.linalg's inv, solve, det, slogdet, norm, cholesky,
-matrix_power and multi_dot, each a primitive with its rules or built from primitives.
+matrix_power, multi_dot, eigh, eigvalsh, svd, svdvals, qr, pinv, lstsq, matrix_rank and cond,
+each a primitive with its rules or built from primitives.
 
 Loaded by yota through the entry point ``linalg`` in the group ``yota``.
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 import yota
 
 from . import decompositions, diagonals, einsum, leastsq, norms, products, solvers
+from .decompositions import eigh_v, eigh_w, qr_q, qr_r, svd_s, svd_u, svd_vh
 from .diagonals import diag, trace
+from .leastsq import lstsq_residuals, lstsq_s, lstsq_x, pinv_p
 from .einsum import einsum_p
 from .norms import matrix_norm, vector_norm
 from .products import matmul
@@ -17,8 +20,16 @@ from .solvers import cholesky, det, inv, logabsdet, slogdet_sign, solve
 
 __version__ = "0.1.0"
 __all__ = ["matmul", "einsum_p", "trace", "diag", "inv", "solve", "det", "logabsdet",
-           "slogdet_sign", "cholesky", "vector_norm", "matrix_norm", "yota_register_primitives"]
+           "slogdet_sign", "cholesky", "vector_norm", "matrix_norm", "eigh_w", "eigh_v", "svd_u",
+           "svd_s", "svd_vh", "qr_q", "qr_r", "pinv_p", "lstsq_x", "lstsq_residuals", "lstsq_s",
+           "yota_register_primitives"]
 MODULES = (products, einsum, diagonals, solvers, decompositions, norms, leastsq)
+
+# Output shapes follow from input shapes and options, so static graphs need no shape guards;
+# except lstsq's residuals, which are empty unless a has full column rank.
+for _module in MODULES:
+    for _prim in _module.PRIMITIVES:
+        _prim.static_shape = _prim is not lstsq_residuals
 
 
 @yota.hookimpl
