@@ -106,8 +106,8 @@ def _tensordot_axes(axes, na, nb):
             raise TypeError(
                 f"yota-linalg: numpy.tensordot: axes must be an int or a pair of axis "
                 f"sequences, got {axes!r}") from None
-        n = int(axes)
-        if n < 0 or n > min(na, nb):
+        n = max(int(axes), 0)             # NumPy reads a negative count as 0: an outer product
+        if n > min(na, nb):
             raise ValueError(f"yota-linalg: numpy.tensordot: axes={n} needs both operands to "
                              f"have at least {n} dimensions (they have {na} and {nb})")
         return tuple(range(na - n, na)), tuple(range(n))
@@ -130,9 +130,10 @@ def tensordot(a, b, axes=2):
     free_a = [i for i in range(len(sa)) if i not in axes_a]
     free_b = [j for j in range(len(sb)) if j not in axes_b]
     k = int(np.prod([sa[i] for i in axes_a]))
+    rows, cols = (int(np.prod([sa[i] for i in free_a])), int(np.prod([sb[j] for j in free_b])))
     out_shape = tuple(sa[i] for i in free_a) + tuple(sb[j] for j in free_b)
-    a2 = _as_matrix(a, free_a + list(axes_a), (-1, k) if free_a else (1, k))
-    b2 = _as_matrix(b, list(axes_b) + free_b, (k, -1) if free_b else (k, 1))
+    a2 = _as_matrix(a, free_a + list(axes_a), (rows, k))    # sizes, not -1: zero-size works
+    b2 = _as_matrix(b, list(axes_b) + free_b, (k, cols))
     return reshape(matmul(a2, b2), out_shape)
 
 
