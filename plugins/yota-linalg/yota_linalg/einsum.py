@@ -54,8 +54,9 @@ def _einsum_grad(k, dy, y, *operands, subscripts, optimize=False):
     g = einsum_p(*args, subscripts=",".join(terms) + "->" + present, **_opt(optimize))
     if present != wanted:                 # axes summed in operand k only: broadcast along them
         dims = iter(g.shape)
-        g = reshape(g, tuple(next(dims) if c in have else 1 for c in wanted))
-        g = broadcast_to(g, tuple(max(m, n) for m, n in zip(g.shape, shape)))
+        full = tuple(next(dims) if c in have else n for c, n in zip(wanted, shape))
+        g = reshape(g, tuple(m if c in have else 1 for c, m in zip(wanted, full)))
+        g = broadcast_to(g, full)         # the operand's own length there (0 stays 0)
     return g
 
 
