@@ -50,6 +50,13 @@ def test_array_api_norms(check, draw):
     check(lambda x: np.linalg.vector_norm(x), x)
     check(lambda x: np.linalg.vector_norm(x, ord=1), x)
     check(lambda x: np.linalg.vector_norm(x, axis=1, ord=np.inf, keepdims=True), x)
+    for ord in (2, 1, np.inf, 3, -1):
+        for axis in ((0, 2), (2, 0), (-1, -2, 0)):
+            for keepdims in (False, True):
+                out = check(lambda x: np.linalg.vector_norm(x, axis=axis, ord=ord,
+                                                            keepdims=keepdims), x)
+                np.testing.assert_allclose(out, np.linalg.vector_norm(
+                    x, axis=axis, ord=ord, keepdims=keepdims), rtol=1e-12)
     check(lambda x: np.linalg.matrix_norm(x), x)
     check(lambda x: np.linalg.matrix_norm(x, ord="nuc", keepdims=True), x)
 
@@ -124,3 +131,10 @@ def test_norm_errors(draw):
         yota.grad(lambda x: weighted(np.linalg.norm(x, "fro", axis=0)), x)
     with pytest.raises(ValueError, match="duplicate axes"):
         yota.grad(lambda x: weighted(np.linalg.norm(x, axis=(1, -2))), x)
+
+
+def test_norm_primitives_take_negative_axes(check, draw):
+    from yota_linalg import matrix_norm, vector_norm
+    x = draw((2, 3, 4))
+    check(lambda x: vector_norm(x, ord=3, axis=-1), x)
+    check(lambda x: matrix_norm(x, ord="nuc", axis=(-1, -3), keepdims=True), x)

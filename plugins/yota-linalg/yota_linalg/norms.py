@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from yota.core_pack.indexing import where
-from yota.core_pack.shape import moveaxis, reshape, sum_to
+from yota.core_pack.shape import moveaxis, reshape, sum_to, transpose
 from yota.primitives import primitive
 
 from ._util import keep_shape, ndim, normalize_axes
@@ -53,7 +53,7 @@ def vector_norm(x, *, ord=None, axis=None, keepdims=False):
 @vector_norm.defgrad
 def _vector_norm_grad(dy, y, x, *, ord=None, axis=None, keepdims=False):
     shape = x.shape
-    axes = None if axis is None else (axis,)
+    axes = None if axis is None else normalize_axes((axis,), len(shape), "linalg.norm")
     dy, y = _kept(dy, y, shape, axes, keepdims)
     if ord is None or ord == 2:
         return _over_norm(dy, x, y)
@@ -76,6 +76,7 @@ def matrix_norm(x, *, ord=None, axis=(0, 1), keepdims=False):
 @matrix_norm.defgrad
 def _matrix_norm_grad(dy, y, x, *, ord=None, axis=(0, 1), keepdims=False):
     shape = x.shape
+    axis = normalize_axes(axis, len(shape), "linalg.norm")
     dy, y = _kept(dy, y, shape, axis, keepdims)
     if ord is None or ord == "fro":
         return _over_norm(dy, x, y)
@@ -139,10 +140,20 @@ if hasattr(np.linalg, "vector_norm"):
             flat = vector_norm(reshape(x, (-1,)), ord=ord, axis=0)
             return reshape(flat, (1,) * ndim(x)) if keepdims else flat
         if isinstance(axis, tuple) and len(axis) > 1:
-            raise NotImplementedError(
-                "yota-linalg: numpy.linalg.vector_norm over several axes is only supported for "
-                "ord=2 with axis=None; reshape the axes into one first")
+            return _over_axes(x, ord, axis, keepdims)
         return norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+    def _over_axes(x, ord, axis, keepdims):
+        """A vector norm over several axes: those axes moved last and merged into one."""
+        shape = np.shape(x)
+        axes = normalize_axes(axis, len(shape), "linalg.vector_norm")
+        if len(set(axes)) != len(axes):
+            raise ValueError("yota-linalg: numpy.linalg.vector_norm: duplicate axes given")
+        rest = [i for i in range(len(shape)) if i not in axes]
+        merged = tuple(shape[i] for i in rest) + (int(np.prod([shape[i] for i in axes])),)
+        out = vector_norm(reshape(transpose(x, tuple(rest) + axes), merged), ord=ord,
+                          axis=len(rest))
+        return reshape(out, keep_shape(shape, axes)) if keepdims else out
 
     def _matrix_norm_(x, /, *, keepdims=False, ord="fro"):
         return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
