@@ -21,7 +21,8 @@ KNOWN_PACKS = {
     "yota-linalg": (
         "matmul", "dot", "inner", "outer", "tensordot", "einsum", "trace", "diag", "kron",
         "cross", "vdot", "inv", "solve", "det", "slogdet", "norm", "cholesky", "pinv", "eigh",
-        "svd", "qr", "lstsq", "matrix_power", "multi_dot",
+        "svd", "qr", "lstsq", "matrix_power", "multi_dot", "eigvalsh", "svdvals", "matrix_rank",
+        "cond",
     ),
     "yota-fft": (
         "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2",
