@@ -32,6 +32,10 @@ def test_disabled_pack_says_what_to_install(linalg_disabled):
         yota.grad(lambda a: np.linalg.inv(a)[0, 0], np.eye(2))
     with pytest.raises(yota.NoRuleError, match=r"numpy.einsum .*pip install yota-linalg"):
         yota.grad(lambda a: np.einsum("ij->", a), a)
+    for fn in (np.linalg.eigh, np.linalg.eigvalsh, np.linalg.svd, np.linalg.qr, np.linalg.pinv):
+        with pytest.raises(yota.NoRuleError,
+                           match=rf"numpy.linalg.{fn.__name__} .*pip install yota-linalg"):
+            yota.grad(lambda a: fn(a)[0][0], np.eye(2))
 
 
 def test_enabled_again_after_reload():

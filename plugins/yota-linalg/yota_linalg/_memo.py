@@ -5,8 +5,9 @@ gradient through a full SVD would run the SVD many times.
 A ``Memo`` keeps the results for the last few inputs while those input arrays live (a weak
 reference drops the entry when the input is freed, e.g. when a tape is released). A hit needs the
 same array object *and* the same contents, compared with a copy taken at the time: a static graph
-may write a later value into a dead buffer of the same shape, which keeps its identity. Callers get
-copies of the results, so no holder of an output can change what the memo hands out next.
+may write a later value into a dead buffer of the same shape, which keeps its identity. The output
+primitives hand out copies of the results, so no holder of an output can change what the memo
+hands out next.
 """
 from __future__ import annotations
 
