@@ -95,6 +95,8 @@ def test_lstsq_errors(draw):
     with pytest.raises(yota.InputError, match="lstsq of a complex matrix"):
         yota.grad(lambda a: weighted(np.abs(np.linalg.lstsq(a * 1j, np.ones(3))[0])),
                   draw((3, 2)))
+    with pytest.raises(yota.InputError, match="lstsq of a complex matrix"):   # a complex b
+        yota.grad(lambda b: weighted(np.abs(np.linalg.lstsq(np.eye(3), b * 1j)[0])), draw((3,)))
 
 
 # --- matrix_rank and cond ------------------------------------------------------------------------

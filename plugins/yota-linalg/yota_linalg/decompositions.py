@@ -46,6 +46,12 @@ LinAlgError = np.linalg.LinAlgError
 # --- shared pieces -------------------------------------------------------------------------------
 def check_matrix(name, a, square=False):
     """A real (stack of) matrix in the last two axes, square if asked; a clear error otherwise."""
+    kind = getattr(getattr(a, "dtype", None), "kind", None) or np.asarray(a).dtype.kind
+    if kind == "c":
+        raise InputError(
+            f"yota-linalg: numpy.linalg.{name} of a complex matrix has no gradient rule (the rules "
+            "are for real matrices); work with real matrices, e.g. the real form "
+            "[[Re, -Im], [Im, Re]] of a Hermitian matrix has the same eigenvalues, each twice")
     shape = np.shape(a)
     if len(shape) < 2:
         raise LinAlgError(
@@ -55,12 +61,6 @@ def check_matrix(name, a, square=False):
         raise LinAlgError(
             f"yota-linalg: numpy.linalg.{name} needs square matrices in the last two axes, got "
             f"shape {shape}")
-    kind = getattr(getattr(a, "dtype", None), "kind", None) or np.asarray(a).dtype.kind
-    if kind == "c":
-        raise InputError(
-            f"yota-linalg: numpy.linalg.{name} of a complex matrix has no gradient rule (the rules "
-            "are for real matrices); work with real matrices, e.g. the real form "
-            "[[Re, -Im], [Im, Re]] of a Hermitian matrix has the same eigenvalues, each twice")
     return shape
 
 
