@@ -49,3 +49,28 @@ SECOND_ORDER = {
 def test_second_order(name, draw):
     fn, shapes = SECOND_ORDER[name]
     check_primitive(fn, *[draw(s) for s in shapes], order=2)
+
+
+PRIMITIVE_CASES = [          # (primitive name, shapes, options): every entry of every output
+    ("eigh_w", [(2, 4, 4)], {"UPLO": "L"}), ("eigh_v", [(2, 4, 4)], {"UPLO": "U"}),
+    ("svd_u", [(2, 5, 3)], {}), ("svd_u", [(2, 4, 3)], {"full_matrices": True}),
+    ("svd_s", [(2, 3, 5)], {}), ("svd_s", [(4, 4)], {"hermitian": True}),
+    ("svd_vh", [(2, 3, 5)], {}), ("svd_vh", [(2, 3, 4)], {"full_matrices": True}),
+    ("svd_u", [(4, 4)], {"hermitian": True}),
+    ("qr_q", [(2, 5, 3)], {}), ("qr_q", [(2, 3, 5)], {}), ("qr_q", [(4, 3)], {"mode": "complete"}),
+    ("qr_r", [(2, 5, 3)], {}), ("qr_r", [(2, 3, 5)], {}), ("qr_r", [(5, 3)], {"mode": "complete"}),
+    ("pinv", [(2, 5, 3)], {}), ("pinv", [(4, 4)], {"hermitian": True}),
+    ("lstsq_x", [(5, 3), (5, 2)], {}), ("lstsq_residuals", [(5, 3), (5, 2)], {}),
+    ("lstsq_s", [(5, 3), (5,)], {}),
+]
+
+
+@pytest.mark.parametrize("name,shapes,options", PRIMITIVE_CASES,
+                         ids=[f"{c[0]}-{c[2]}" for c in PRIMITIVE_CASES])
+def test_decomposition_primitives_directly(name, shapes, options, draw):
+    """Each output primitive on unconstrained matrices, weighed by a random cotangent: vector
+    signs are LAPACK's, which do not move under the small steps of finite differences."""
+    from yota.testing import find_primitive
+
+    prim, _ = find_primitive(name)
+    check_primitive(prim, *[draw(s) for s in shapes], **options)
