@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from yota import hookimpl
 
-from . import extrema, numpy_api, products, scans, sums
+from . import extrema, numpy_api, products, quantiles, scans, sorting, sums
 from .logsumexp import logsumexp, shifted_exp
 
 __all__ = ["logsumexp"]
@@ -21,6 +21,7 @@ PRIMITIVES = (
     products.prod_p, products.prod_others, products.prod_others_vjp,
     logsumexp, shifted_exp,
     scans.shifted, scans.linear_scan, scans.cumprod_p, scans.running_arg, scans.diff_p,
+    sorting.argpartition_p, sorting.partition_index, quantiles.weighted_pick,
 )
 
 
