@@ -42,3 +42,16 @@ def test_diag(shape, k, dtype, check, draw):
 def test_diag_rejects_3d(draw):
     with pytest.raises(ValueError, match="1-D or 2-D array, got 3-D"):
         yota.grad(lambda x: np.diag(x)[0, 0], draw((2, 2, 2)))
+
+
+def test_linalg_diagonal_and_matrix_transpose(check, draw):
+    if not hasattr(np.linalg, "matrix_transpose"):
+        pytest.skip("NumPy < 2")
+    x = draw((2, 3, 4))
+    for offset in (0, 1, -2):
+        out = check(lambda x: np.linalg.diagonal(x, offset=offset), x)
+        np.testing.assert_allclose(out, np.linalg.diagonal(x, offset=offset))
+    out = check(np.linalg.matrix_transpose, x)
+    np.testing.assert_allclose(out, np.swapaxes(x, -1, -2))
+    with pytest.raises(ValueError, match="matrix_transpose needs at least 2 dimensions"):
+        yota.grad(lambda x: np.linalg.matrix_transpose(x)[0], draw((3,)))

@@ -117,3 +117,29 @@ def test_second_order_solve(well_conditioned, draw):
         return yota.grad(lambda a: weighted(np.linalg.solve(a, b) ** 2), a)[1][0]
 
     check_grads(lambda a, b: weighted(first(a, b) * w), a, b)
+
+
+@pytest.mark.parametrize("sa,sb,axes", [((2, 3, 6), (2, 3), None), ((6, 2, 3), (2, 3), (0,)),
+                                        ((4, 4), (4,), None), ((2, 3, 2, 3), (2, 3), (2, 1))])
+def test_tensorsolve(sa, sb, axes, check, draw):
+    a = draw(sa) + 3 * np.eye(6 if len(sa) > 2 else 4).reshape(sa)
+    b = draw(sb)
+    out = check(lambda a, b: np.linalg.tensorsolve(a, b, axes), a, b)
+    np.testing.assert_allclose(out, np.linalg.tensorsolve(a, b, axes), rtol=1e-8)
+
+
+@pytest.mark.parametrize("shape,ind", [((4, 6, 8, 3), 2), ((6, 2, 3), 1), ((3, 3), 1)])
+def test_tensorinv(shape, ind, check, draw):
+    n = int(np.prod(shape[:ind]))
+    a = 2 * np.eye(n).reshape(shape) + 0.1 * draw(shape)
+    out = check(lambda a: np.linalg.tensorinv(a, ind), a)
+    np.testing.assert_allclose(out, np.linalg.tensorinv(a, ind), rtol=1e-8)
+
+
+def test_tensor_errors(draw):
+    with pytest.raises(np.linalg.LinAlgError, match="tensorsolve: a's shape must split"):
+        yota.grad(lambda a: weighted(np.linalg.tensorsolve(a, np.ones(2))), draw((2, 3)))
+    with pytest.raises(ValueError, match="tensorinv: ind must be a positive int"):
+        yota.grad(lambda a: weighted(np.linalg.tensorinv(a, 0)), draw((2, 2)))
+    with pytest.raises(np.linalg.LinAlgError, match="must hold as many elements"):
+        yota.grad(lambda a: weighted(np.linalg.tensorinv(a, 1)), draw((2, 3)))

@@ -1,4 +1,5 @@
-"""trace (a primitive) and diag (built from the core's getitem and index_add)."""
+"""trace (a primitive) and diag (built from the core's getitem and index_add); np.linalg's
+diagonal and matrix_transpose."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +7,7 @@ from yota.core_pack.indexing import index_add
 from yota.core_pack.shape import astype, reshape, transpose
 from yota.primitives import primitive
 
-from ._util import ndim, normalize_axes, reject_out
+from ._util import mT, ndim, normalize_axes, reject_out
 
 IMPLEMENTS = {}
 
@@ -69,4 +70,22 @@ def linalg_trace(x, /, *, offset=0, dtype=None):
 
 if hasattr(np.linalg, "trace"):
     IMPLEMENTS[np.linalg.trace] = linalg_trace
+
+
+def linalg_diagonal(x, /, *, offset=0):
+    """np.linalg.diagonal: the diagonals of the last two axes (the core's np.diagonal)."""
+    return np.diagonal(x, offset, -2, -1)
+
+
+def matrix_transpose(x, /):
+    """np.linalg.matrix_transpose: the last two axes swapped."""
+    if ndim(x) < 2:
+        raise ValueError("yota-linalg: numpy.linalg.matrix_transpose needs at least 2 "
+                         f"dimensions, got {ndim(x)}")
+    return mT(x)
+
+
+for _name, _impl in (("diagonal", linalg_diagonal), ("matrix_transpose", matrix_transpose)):
+    if hasattr(np.linalg, _name):
+        IMPLEMENTS[getattr(np.linalg, _name)] = _impl
 PRIMITIVES = (trace,)

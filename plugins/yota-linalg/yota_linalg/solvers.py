@@ -1,10 +1,11 @@
-"""Inverse, solve, determinants and Cholesky: primitives over square matrices (stacks of them in
+"""Inverse, solve, determinants and Cholesky (and tensorinv/tensorsolve built on them): primitives over square matrices (stacks of them in
 the last two axes) whose rules are written with matmul, solve and inv, so they can be
 differentiated again. The rules assume the matrices are invertible, as the functions do.
 """
 from __future__ import annotations
 
 import numpy as np
+from yota.core_pack.shape import reshape, transpose
 from yota.primitives import nondifferentiable, primitive
 
 from ._util import add_last, add_second_last, drop_last, mT, ndim, reject_out
@@ -151,9 +152,41 @@ def multi_dot(arrays, *, out=None):
     return result
 
 
+def tensorsolve(a, b, axes=None):
+    """np.linalg.tensorsolve: the axes of ``a`` after b's moved last, then one square solve."""
+    sa, nb = np.shape(a), ndim(b)
+    if axes is not None:
+        order = [k for k in range(len(sa)) if k not in [ax % len(sa) for ax in axes]]
+        order += [ax % len(sa) for ax in axes]
+        a = transpose(a, tuple(order))
+        sa = tuple(sa[k] for k in order)
+    unknown = sa[nb:]
+    n = int(np.prod(unknown))
+    if int(np.prod(sa)) != n * n:
+        raise np.linalg.LinAlgError(
+            "yota-linalg: numpy.linalg.tensorsolve: a's shape must split into b's shape and the "
+            f"solution's, with equal sizes; got a {sa} and b {np.shape(b)}")
+    return reshape(solve(reshape(a, (n, n)), reshape(b, (n,))), unknown)
+
+
+def tensorinv(a, ind=2):
+    """np.linalg.tensorinv: the first ``ind`` axes against the rest, as one square inverse."""
+    if ind <= 0:
+        raise ValueError("yota-linalg: numpy.linalg.tensorinv: ind must be a positive int, got "
+                         f"{ind!r}")
+    shape = np.shape(a)
+    rows, cols = int(np.prod(shape[:ind])), int(np.prod(shape[ind:]))
+    if rows != cols:
+        raise np.linalg.LinAlgError(
+            f"yota-linalg: numpy.linalg.tensorinv: the first {ind} axes of shape {shape} must "
+            "hold as many elements as the others")
+    return reshape(inv(reshape(a, (rows, cols))), shape[ind:] + shape[:ind])
+
+
 IMPLEMENTS.update({
     np.linalg.inv: inv, np.linalg.solve: solve, np.linalg.det: det,
     np.linalg.slogdet: slogdet, np.linalg.cholesky: cholesky_,
     np.linalg.matrix_power: matrix_power, np.linalg.multi_dot: multi_dot,
+    np.linalg.tensorsolve: tensorsolve, np.linalg.tensorinv: tensorinv,
 })
 PRIMITIVES = (inv, solve, det, logabsdet, slogdet_sign, cholesky)
