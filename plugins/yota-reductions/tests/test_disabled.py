@@ -6,6 +6,7 @@ import pytest
 
 import yota
 import yota.plugins
+from yota.registry import KNOWN_PACKS, REGISTRY
 from yota_reductions import logsumexp
 
 
@@ -19,7 +20,8 @@ def reductions_disabled(monkeypatch):
 
 
 @pytest.mark.parametrize("dynamic", [True, False])
-@pytest.mark.parametrize("f", [np.sum, np.mean, np.max, np.amin, np.prod, np.var, np.std],
+@pytest.mark.parametrize("f", [np.sum, np.mean, np.max, np.amin, np.prod, np.var, np.std,
+                               np.cumprod, np.diff, np.median, np.sort, np.cov],
                          ids=lambda f: f.__name__)
 def test_numpy_reductions_say_which_pack_to_install(reductions_disabled, f, dynamic):
     x = np.arange(3.0)
@@ -47,3 +49,24 @@ def test_enabled_again_after_reload(reductions_disabled, monkeypatch):
     value, g = yota.grad(lambda x: logsumexp(x) + np.sum(x), np.zeros(2), dynamic=True)
     assert value == pytest.approx(np.log(2))
     np.testing.assert_allclose(g[0], [1.5, 1.5])
+
+
+def test_every_name_known_packs_lists_is_provided_by_the_pack():
+    """The "install yota-reductions" hint is only given for what the pack really provides."""
+    yota.plugins.ensure_loaded()
+    for name in KNOWN_PACKS["yota-reductions"]:
+        if "." in name:
+            ufunc, method = name.split(".")
+            key = (getattr(np, ufunc), method)
+        else:
+            key = getattr(np, name, name)   # logsumexp: a primitive of the pack
+        assert REGISTRY.provider.get(key) == "yota-reductions", name
+
+
+def test_the_pack_implements_nothing_known_packs_leaves_out():
+    from yota.registry import short_name
+    from yota_reductions import numpy_api
+
+    missing = [short_name(k) for k in numpy_api.IMPLEMENTS
+               if short_name(k) not in KNOWN_PACKS["yota-reductions"]]
+    assert not missing

@@ -1,15 +1,20 @@
-"""yota-reductions: gradients for np.sum, mean, prod, max/amax, min/amin, var, std (with ``axis``,
-``keepdims``, ``dtype``, ``ddof``), np.add.reduce and friends, and ``logsumexp``.
+"""yota-reductions: reductions, statistics and sorting for yota.
+
+np.sum, mean, prod, max/amax, min/amin, var, std (``axis``, ``keepdims``, ``dtype``, ``ddof``,
+``where``, ``initial``), the nan-ignoring forms, ptp, average, np.add/multiply/maximum/minimum
+.reduce and .accumulate, cumsum, cumprod, diff, median, quantile, percentile (every method), cov,
+corrcoef, sort, partition, argpartition; and ``logsumexp``:
 
     from yota_reductions import logsumexp
 
-max and min share the gradient equally among tied elements.
+max and min share the gradient equally among tied elements. The NumPy-facing functions are
+gathered in ``numpy_api.IMPLEMENTS`` (each module registers its own there).
 """
 from __future__ import annotations
 
 from yota import hookimpl
 
-from . import extrema, numpy_api, products, quantiles, scans, sorting, sums
+from . import covariance, extrema, numpy_api, products, quantiles, scans, sorting, sums
 from .logsumexp import logsumexp, shifted_exp
 
 __all__ = ["logsumexp"]
@@ -21,7 +26,7 @@ PRIMITIVES = (
     products.prod_p, products.prod_others, products.prod_others_vjp,
     logsumexp, shifted_exp,
     scans.shifted, scans.linear_scan, scans.cumprod_p, scans.running_arg, scans.diff_p,
-    sorting.argpartition_p, sorting.partition_index, quantiles.weighted_pick,
+    sorting.argpartition_p, sorting.partition_index, quantiles.weighted_pick, covariance.gram,
 )
 
 
