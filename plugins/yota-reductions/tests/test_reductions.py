@@ -388,3 +388,37 @@ def test_average_errors():
     with pytest.raises(ValueError, match=r"numpy\.average: weights of shape \(3,\) differ from "
                                          r"a's shape \(3, 4\)"):
         yota.grad(lambda x: np.sum(np.average(x, axis=1, weights=np.ones(3))), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("ddof", [0, 1, 2, 3])
+def test_var_and_std_with_ddof(ddof, dtype):
+    x = _data((3, 5), dtype)
+    w = np.random.default_rng(2).standard_normal(5).astype(dtype)
+    for f in (np.var, np.std):
+        value, g = check_grads(lambda x: np.sum(f(x, axis=0, ddof=ddof) * w) if ddof < 3 else
+                               np.sum(f(x, axis=1, ddof=ddof) * w[:3]), x)
+        assert g[0].dtype == dtype
+        check_grads(lambda x: f(x, ddof=ddof) ** 2, x, order=2)
+        # ddof through correction= and the ndarray method agree with NumPy's values
+        got, _ = yota.grad(lambda x: np.sum(x.var(axis=1, ddof=ddof)) + f(x, correction=ddof), x)
+        assert got == pytest.approx(np.sum(x.var(axis=1, ddof=ddof)) + f(x, correction=ddof),
+                                    rel=1e-6 if dtype == np.float32 else 1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_average_gradient_with_respect_to_the_weights(dtype):
+    x = _data((3, 4), dtype)
+    wts = (np.abs(_data((3, 4), dtype, seed=3)) + 0.5).astype(dtype)
+    r = np.arange(1.0, 4.0, dtype=dtype)
+    # full-shape weights, 1-d weights along the axis, over every axis, and returned= scale
+    check_grads(lambda x, w: np.sum(np.average(x, axis=1, weights=w) * r), x, wts)
+    check_grads(lambda x, w: np.sum(np.average(x, axis=1, weights=w) * r), x, wts[0])
+    check_grads(lambda x, w: np.sum(np.average(x, axis=0, weights=w, keepdims=True)), x, wts[:, 0])
+    check_grads(lambda x, w: np.average(x, weights=w), x, wts)
+    check_grads(lambda x, w: np.sum(np.average(x, 1, w, returned=True)[1] * r), x, wts[0])
+    # d average / d w_i = (x_i - average) / sum(w), by hand
+    _, g = yota.grad(lambda w: np.average(x[0], weights=w), wts[0])
+    expected = (x[0] - np.average(x[0], weights=wts[0])) / np.sum(wts[0])
+    np.testing.assert_allclose(g[0], expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert g[0].dtype == dtype
