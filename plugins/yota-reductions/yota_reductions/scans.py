@@ -136,7 +136,9 @@ def running_arg(x, *, axis, ufunc):
     A running extremum changes only where a new element beats it (or is the first nan, which
     np.maximum propagates); a tie keeps the earlier element."""
     y = np.moveaxis(ufunc.accumulate(x, axis=axis), axis, -1)
-    same = (y[..., 1:] == y[..., :-1]) | (np.isnan(y[..., 1:]) & np.isnan(y[..., :-1]))
+    same = y[..., 1:] == y[..., :-1]
+    if y.dtype.kind in "fc":
+        same |= np.isnan(y[..., 1:]) & np.isnan(y[..., :-1])
     n = y.shape[-1]
     start = np.where(same, 0, np.arange(1, n))
     first = np.concatenate([np.zeros(y.shape[:-1] + (min(n, 1),), np.intp), start], axis=-1)
