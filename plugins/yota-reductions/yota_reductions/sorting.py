@@ -22,12 +22,12 @@ def argpartition_p(a, kth, axis=-1, kind="introselect"):
 @nondifferentiable
 def partition_index(a, kth, axis=-1, kind="introselect"):
     """The permutation ``p`` with ``take_along_axis(a, p, axis)`` equal to ``np.partition(a, kth,
-    axis)`` element for element: np.argpartition may arrange the other elements differently.
+    axis)`` element for element (np.argpartition arranges the other elements its own way).
 
-    Both arrays hold the same values, so sorting each (stably) pairs them up."""
+    Both arrays hold the same values, so sorting each pairs them up: two argsorts."""
     part = np.partition(a, kth, axis=axis, kind=kind)
-    from_a = np.argsort(a, axis=axis, kind="stable")
-    from_part = np.argsort(part, axis=axis, kind="stable")
+    from_a = np.argsort(a, axis=axis)
+    from_part = np.argsort(part, axis=axis)
     perm = np.empty_like(from_a)
     np.put_along_axis(perm, from_part, from_a, axis=axis)
     return perm
