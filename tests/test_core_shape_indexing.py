@@ -133,3 +133,19 @@ def test_zeros_like_and_friends_are_constants(total):
     x = np.array([1.0, 2.0])
     _, g = yota.grad(lambda x: total(x * np.ones_like(x) + np.zeros_like(x)), x)
     np.testing.assert_array_equal(g[0], [1.0, 1.0])
+
+
+@pytest.mark.parametrize("index", [
+    (np.arange(4), np.array([0, 2, 2, 1])),        # distinct rows: the scatter may assign
+    (np.array([3, -1, 0]),),                        # -1 is row 3 again: must accumulate
+    (np.array([0, 0, 1, 1]), np.array([1, 1, 2, 2])),
+    (slice(None), np.array([2, 0, 2])),
+])
+def test_scatter_of_advanced_indices_counts_every_pick(index, rng, total):
+    x = rng.normal(size=(4, 3))
+    picks = np.zeros_like(x)
+    np.add.at(picks, index, 1.0)
+    _, g = yota.grad(lambda x: total(x[index]), x)
+    np.testing.assert_array_equal(g[0], picks)
+    w = rng.normal(size=x[index].shape)
+    check_grads(lambda x: total(x[index] * w), x)

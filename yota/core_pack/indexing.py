@@ -77,21 +77,51 @@ def getitem(x, *parts, index):
     return x[fill_index(index, parts)]
 
 
+def _selects_each_once(template, parts, shape):
+    """True when an advanced index provably picks no element twice, e.g. ``x[np.arange(n), y]``:
+    one constant integer array spans the whole broadcast index and holds distinct positions.
+    Decided from the template's constants, so a static graph decides it once, when tracing."""
+    items = template if isinstance(template, tuple) else (template,)
+    if any(p is Ellipsis or p is None for p in items):
+        return False
+    arrays = [(axis, p) for axis, p in enumerate(items)
+              if not isinstance(p, (int, np.integer, slice))]
+    if any(isinstance(p, np.ndarray) and p.dtype == bool for _, p in arrays):
+        return False
+    try:
+        full = np.broadcast_shapes(*(np.shape(parts[p.n] if type(p) is _Slot else p)
+                                     for _, p in arrays))
+    except ValueError:
+        return False
+    for axis, p in arrays:
+        if isinstance(p, np.ndarray) and p.dtype.kind in "iu" and p.shape == full:
+            positions = np.where(p < 0, p + shape[axis], p).ravel()
+            return np.unique(positions).size == positions.size
+    return False
+
+
 @primitive(nondiff_argnums=(1,))
-def index_add(dy, *parts, index, shape):
-    """Zeros of ``shape`` with ``dy`` added at ``index`` (repeated indices accumulate)."""
+def index_add(dy, *parts, index, shape, once=False):
+    """Zeros of ``shape`` with ``dy`` added at ``index`` (repeated indices accumulate; with
+    ``once`` the index is known to pick each element at most once, so it can assign)."""
     idx = fill_index(index, parts)
     out = np.zeros(shape, dtype=np.result_type(dy))
-    if _is_basic(idx):
+    if once or _is_basic(idx):
         out[idx] = dy
     else:
         np.add.at(out, idx, dy)
     return out
 
 
-getitem.defgrad(lambda dy, y, x, *parts, index: index_add(dy, *parts, index=index,
-                                                            shape=np.shape(x)))
-index_add.defgrad(lambda ddy, y, dy, *parts, index, shape: getitem(ddy, *parts, index=index))
+@getitem.defgrad
+def _getitem_grad(dy, y, x, *parts, index):
+    shape = np.shape(x)
+    once = not _is_basic(index) and _selects_each_once(index, parts, shape)
+    return index_add(dy, *parts, index=index, shape=shape, once=once)
+
+
+index_add.defgrad(lambda ddy, y, dy, *parts, index, shape, once=False:
+                  getitem(ddy, *parts, index=index))
 
 
 def getitem_(x, index):
