@@ -49,8 +49,10 @@ def test_values_and_dtypes_are_numpy_s(method, shape, axis, dtype):
     xn.flat[1] = np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for q in QS:
-            for name in ("quantile", "percentile", "nanquantile", "nanpercentile"):
+        # float32: fewer combinations (the dtype rules are the same for every q form)
+        names = ("quantile", "percentile", "nanquantile", "nanpercentile")
+        for q in QS if dtype == np.float64 else QS[3:]:
+            for name in names if dtype == np.float64 else names[::3]:
                 f = getattr(np, name)
                 qq = q if "quantile" in name else (
                     [v * 100 for v in q] if isinstance(q, list) else q * 100)

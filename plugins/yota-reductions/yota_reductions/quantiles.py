@@ -1,6 +1,6 @@
 """np.quantile, np.percentile, np.median and their nan-ignoring forms: a gather of the order
-statistics each result needs (positions from np.argsort, which carries no gradient), then NumPy's
-own interpolation formula, so values and dtypes are NumPy's.
+statistics each result needs (positions from np.argpartition or np.argsort, which carry no
+gradient), then NumPy's own interpolation formula, so values and dtypes are NumPy's.
 
 The gradient goes to the one or two elements a result interpolates between, with weights
 ``1 - gamma`` and ``gamma`` (the median of an even count: half each). A tracked ``q`` gets its
@@ -15,6 +15,7 @@ from yota import Tracked, nondifferentiable
 
 from .axes import kept_shape, normalize_axes
 from .numpy_api import _no_out, implements
+from .sorting import argpartition_p
 from .sums import mean_p
 
 # method -> (alpha, beta) for the continuous methods of Hyndman and Fan (linear: (1, 1))
@@ -86,6 +87,16 @@ def _gather(m, order, index):
     return np.take_along_axis(m, np.take_along_axis(order, index, axis=-1), axis=-1)
 
 
+def _ordered(m, *indices):
+    """Positions in ``m`` of its order statistics along the last axis: np.argpartition at the
+    sorted positions needed when they are known now (O(n)), else a full np.argsort. Nans
+    sort last either way."""
+    if m.shape[-1] and not any(type(i) is Tracked for i in indices):
+        kth = np.unique(np.concatenate([np.ravel(i) for i in indices]))
+        return argpartition_p(m, kth, axis=-1)
+    return np.argsort(m, axis=-1)
+
+
 def _lerp(a, b, t, cast=None):
     """NumPy's _lerp: ``a + (b - a) * t``, from ``b``'s side where ``t >= 0.5``. ``cast``: the
     dtype the weights take, as a Python float weight would (NumPy's weak ``q``)."""
@@ -103,7 +114,6 @@ def _as_index(index, ndim):
 
 def _quantiles_last(m, q, method, weak_q, ignore_nan):
     """Quantiles ``q`` (1-d) of each row of ``m`` along its last axis: shape kept + (len(q),)."""
-    order = np.argsort(m, axis=-1)  # nans last
     count = m.shape[-1]
     n = count
     if ignore_nan:
@@ -113,7 +123,7 @@ def _quantiles_last(m, q, method, weak_q, ignore_nan):
     v = _virtual_index(method, n, q)
     if _dtype(v).kind in "iu":
         # Take the element (NumPy clips nothing here: the methods keep it in range).
-        return _gather(m, order, _as_index(v, m.ndim))
+        return _gather(m, _ordered(m, v), _as_index(v, m.ndim))
     previous = np.floor(v)
     top = n - 1
     above, below = v >= top, v < 0
@@ -130,6 +140,7 @@ def _quantiles_last(m, q, method, weak_q, ignore_nan):
         gamma = float(np.reshape(gamma, ()))  # q was a Python number: so is gamma
     elif weak_q and _dtype(m).kind == "f":
         cast = _dtype(m)  # one Python float per slice in NumPy: its value in m's dtype
+    order = _ordered(m, lo, hi)
     below_values = _gather(m, order, _as_index(lo, m.ndim))
     above_values = _gather(m, order, _as_index(hi, m.ndim))
     return _lerp(below_values, above_values, gamma if weak_q and not ignore_nan
@@ -223,9 +234,9 @@ def _median(name, a, axis, out, keepdims, ignore_nan):
     _no_out(name, out)
     axes = normalize_axes(axis, np.ndim(a))
     m = _to_last(a, axes)
-    order = np.argsort(m, axis=-1)
     count = m.shape[-1]
     if ignore_nan and count:
+        order = np.argsort(m, axis=-1)
         # np.nanmedian: (lo + hi) / 2 over the valid elements; lo == hi for an odd count.
         n = np.sum(np.logical_not(np.isnan(m)), axis=-1, keepdims=True)
         lo = _gather(m, order, np.where(n % 2 == 1, n // 2, n // 2 - 1))
@@ -236,7 +247,8 @@ def _median(name, a, axis, out, keepdims, ignore_nan):
     else:
         h = count // 2
         middle = np.arange(h, h + 1) if count % 2 else np.arange(h - 1, h + 1)
-        r = mean_p(_gather(m, order, _as_index(middle, m.ndim)), axis=(m.ndim - 1,))
+        r = mean_p(_gather(m, _ordered(m, middle), _as_index(middle, m.ndim)),
+                   axis=(m.ndim - 1,))
         if count and _dtype(m).kind == "f":
             r = np.where(np.any(np.isnan(m), axis=-1), np.nan, r)
     if keepdims:
