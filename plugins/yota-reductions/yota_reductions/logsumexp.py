@@ -20,10 +20,17 @@ def logsumexp(x, axis=None, keepdims=False):
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
     axes = normalize_axes(axis, x.ndim)
-    shift = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
-    shift = np.where(np.isfinite(shift), shift, 0)
+    if x.size:  # the ndarray methods skip np.max's Python-level dispatch: this runs per step
+        shift = x.max(axis=axes, keepdims=True)
+    else:
+        shift = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
+    if not np.isfinite(shift).all():
+        shift = np.where(np.isfinite(shift), shift, 0)
+    e = np.asarray(x - shift)  # 0-d inputs give a scalar, which takes no out=
+    np.exp(e, out=e)
     with np.errstate(divide="ignore"):  # log(0) = -inf for all -inf rows, on purpose
-        out = np.log(np.sum(np.exp(x - shift), axis=axes, keepdims=True)) + shift
+        out = np.log(e.sum(axis=axes, keepdims=True))
+    out += shift
     if not keepdims:
         out = out.reshape([n for i, n in enumerate(x.shape) if axes is not None and i not in axes])
     return out[()] if out.ndim == 0 else out
@@ -33,7 +40,10 @@ def logsumexp(x, axis=None, keepdims=False):
 def shifted_exp(x, y, axes):
     """``exp(x - y)``, ``y`` a log-sum-exp over ``axes`` broadcast back (0 where ``y`` is -inf)."""
     yk = np.reshape(y, kept_shape(np.shape(x), axes))
-    return np.exp(x - np.where(yk == -np.inf, 0, yk))
+    if np.isneginf(yk).any():
+        yk = np.where(yk == -np.inf, 0, yk)
+    e = np.asarray(x - yk)
+    return np.exp(e, out=e)
 
 
 shifted_exp.defgrad(lambda g, p, x, y, axes: g * p, argnum=0)
