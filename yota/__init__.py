@@ -3,6 +3,7 @@ from .differentiate import grad
 from .errors import (ConcretizationError, InPlaceError, InputError, NoRuleError,
                      NotScalarError, PluginError, RuleError, YotaError)
 from .hookspecs import hookimpl
+from .packs import pack_primitive
 from .primitives import Primitive, defgrad, nondifferentiable, primitive, stop_gradient
 from .result import GradientResult
 from .tape import Tape
@@ -14,7 +15,8 @@ from .compile import clear_cache, show_code
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "primitive", "defgrad", "nondifferentiable", "Primitive", "GradientResult",
+    "grad", "primitive", "defgrad", "nondifferentiable", "pack_primitive", "Primitive",
+    "GradientResult",
     "Tape", "Tracked", "hookimpl", "YotaError", "NoRuleError", "NotScalarError",
     "InPlaceError", "InputError", "RuleError", "PluginError", "ConcretizationError",
     "stop_gradient",
