@@ -110,67 +110,73 @@ def _identity(f):
 
 
 def _slow(f, args, kwargs, argnums, key, inputs, build, dynamic):
-    name = _fn_name(f)
     with CACHE.lock:
         lock = _key_locks.setdefault(key, threading.Lock())
-    with lock:
-        entry = CACHE.get(key)
-        reasons = []
-        if entry is not None:
-            if entry.dynamic:
-                return dynamic()
-            for variant in entry.variants:
-                r = variant.fn(*inputs)
-                if r.__class__ is not int:
-                    return r
-                g = variant.program.guards[r]
-                reasons.append(guards_mod.describe(g))
-        fid = _identity(f)
-        if fid in CACHE.dynamic_functions:
+    try:
+        with lock:
+            return _trace_or_run(f, args, kwargs, argnums, key, inputs, build, dynamic)
+    finally:  # also when f raises or runs dynamically: a lock per failed key would pile up
+        with CACHE.lock:
+            _key_locks.pop(key, None)
+
+
+def _trace_or_run(f, args, kwargs, argnums, key, inputs, build, dynamic):
+    name = _fn_name(f)
+    entry = CACHE.get(key)
+    reasons = []
+    if entry is not None:
+        if entry.dynamic:
             return dynamic()
-        if entry is not None and len(entry.variants) >= MAX_VARIANTS:
-            why = (f"{len(entry.variants)} compiled variants for one signature and the guards "
-                   f"of all of them failed (last: {reasons[-1] if reasons else '?'})")
-            _fall_back(f, name, entry, fid, why)
-            return dynamic()
-        reason = "first call with this signature" if entry is None else \
-            "guard failed: " + "; ".join(reasons)
-        CACHE.misses += 1
-        log.info("yota: tracing %s (%s)", name, reason)
+        for variant in entry.variants:
+            r = variant.fn(*inputs)
+            if r.__class__ is not int:
+                return r
+            g = variant.program.guards[r]
+            reasons.append(guards_mod.describe(g))
+    fid = _identity(f)
+    if fid in CACHE.dynamic_functions:
+        return dynamic()
+    if entry is not None and len(entry.variants) >= MAX_VARIANTS:
+        why = (f"{len(entry.variants)} compiled variants for one signature and the guards "
+               f"of all of them failed (last: {reasons[-1] if reasons else '?'})")
+        _fall_back(f, name, entry, fid, why)
+        return dynamic()
+    reason = "first call with this signature" if entry is None else \
+        "guard failed: " + "; ".join(reasons)
+    CACHE.misses += 1
+    log.info("yota: tracing %s (%s)", name, reason)
+    try:
         try:
-            try:
-                variant = compile_variant(f, args, kwargs, argnums, inputs, build)
-            except Exception as exc:
-                # Code may need its constant arrays as ndarrays (np.asarray(X), ndarray[y]):
-                # try again with them baked in and guarded by their values.
-                log.info("yota: tracing %s again with its non-differentiated arrays as "
-                         "constants (tracing them as inputs failed with %s: %s)",
-                         name, type(exc).__name__, exc)
-                variant = compile_variant(f, args, kwargs, argnums, inputs, build, lift=False)
+            variant = compile_variant(f, args, kwargs, argnums, inputs, build)
         except Exception as exc:
-            # The user's own error comes out of dynamic mode unchanged; otherwise remember that
-            # this signature runs dynamically.
-            result = dynamic()
-            entry = entry or Entry(_refs(f))
-            entry.dynamic = True
-            CACHE.put(key, entry)
-            log.info("yota: %s runs in dynamic mode for this signature: static tracing failed "
-                     "with %s: %s", name, type(exc).__name__, exc)
-            return result
-        r = variant.fn(*inputs)
-        if r.__class__ is int:
-            # A guard failed on the very inputs it was traced with: the function is not
-            # deterministic (random draws, global state); compiling it would be wrong.
-            why = f"a guard failed on the inputs it was traced with ({variant.program.guards[r]})"
-            entry = entry or Entry(_refs(f))
-            CACHE.put(key, entry)
-            _fall_back(f, name, entry, fid, why)
-            return dynamic()
+            # Code may need its constant arrays as ndarrays (np.asarray(X), ndarray[y]):
+            # try again with them baked in and guarded by their values.
+            log.info("yota: tracing %s again with its non-differentiated arrays as "
+                     "constants (tracing them as inputs failed with %s: %s)",
+                     name, type(exc).__name__, exc)
+            variant = compile_variant(f, args, kwargs, argnums, inputs, build, lift=False)
+    except Exception as exc:
+        # The user's own error comes out of dynamic mode unchanged; otherwise remember that
+        # this signature runs dynamically.
+        result = dynamic()
         entry = entry or Entry(_refs(f))
-        entry.add(variant)
+        entry.dynamic = True
         CACHE.put(key, entry)
-    with CACHE.lock:
-        _key_locks.pop(key, None)
+        log.info("yota: %s runs in dynamic mode for this signature: static tracing failed "
+                 "with %s: %s", name, type(exc).__name__, exc)
+        return result
+    r = variant.fn(*inputs)
+    if r.__class__ is int:
+        # A guard failed on the very inputs it was traced with: the function is not
+        # deterministic (random draws, global state); compiling it would be wrong.
+        why = f"a guard failed on the inputs it was traced with ({variant.program.guards[r]})"
+        entry = entry or Entry(_refs(f))
+        CACHE.put(key, entry)
+        _fall_back(f, name, entry, fid, why)
+        return dynamic()
+    entry = entry or Entry(_refs(f))
+    entry.add(variant)
+    CACHE.put(key, entry)
     return r
 
 
@@ -187,7 +193,7 @@ def _fall_back(f, name, entry, fid, why):
                "to compile it, pass the values it branches on as arguments, or call "
                "grad(..., dynamic=True) to silence this warning")
     log.warning(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=4)
+    warnings.warn(message, RuntimeWarning, stacklevel=5)
 
 
 _warned_unsupported = set()
