@@ -91,6 +91,13 @@ def _wrap_argument(tape, f, i, arg, explicit):
                 f"{getattr(leaf, 'dtype', type(leaf).__name__)}, which cannot be differentiated; "
                 "pass a float array (e.g. x.astype(float)) or leave it out of argnums"
             )
+        if explicit and path == ():  # a plain object, a dataclass, a string, None...
+            raise InputError(
+                f"yota: argument {i} of {_fn_name(f)} is a {type(leaf).__name__}, which yota "
+                "cannot differentiate: it walks floats, float arrays, attrs classes, lists, "
+                "tuples and dicts of them. Make the class an attrs class (@attrs.define) or "
+                "pass its arrays, or leave the argument out of argnums"
+            )
         return leaf
 
     wrapped = tree.map_leaves(wrap, arg)
