@@ -47,12 +47,17 @@ class Namer:
         return name
 
 
+# Globals bound on demand with ``ns.setdefault`` (here and in trace.py): reserved up front, so
+# a parameter or constant named ``float64`` or ``zeros`` never shadows or replaces them.
+HELPERS = frozenset({"asarray", "array", "zeros", "index", "float64"})
+
+
 class _Emitter:
     def __init__(self, program, fname):
         self.program = program
         self.avals = program.avals
         self.ns = {"GradientResult": GradientResult, "np": np}
-        self.namer = Namer(self.ns)
+        self.namer = Namer(set(self.ns) | HELPERS)
         self.fname = self.namer.fresh(fname)
         self.names = {}           # var -> Python name holding it
         self.const_names = {}     # id(const) -> name
