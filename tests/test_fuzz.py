@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import HealthCheck, assume, given, note, reject, settings
 from hypothesis import strategies as st
 
 import yota
@@ -269,8 +269,10 @@ class Program:
     (constant). Everything in ``steps`` is hashable, so the static cache keys it by value; the
     constants are arrays held in the closure of ``function()``, read at call time."""
 
-    def __init__(self, inputs, steps, consts, outs, dtype, argnums):
+    def __init__(self, inputs, steps, consts, outs, dtype, argnums, pyfloat=(), array0=()):
         self.inputs = inputs          # shapes
+        self.pyfloat = pyfloat        # 0-d inputs passed as Python floats (float64 only)
+        self.array0 = array0          # 0-d inputs passed as 0-d arrays (else NumPy scalars)
         self.steps = steps            # tuple of (name, refs, params)
         self.consts = consts          # list of ("normal", shape) | ("index", shape, high) | ...
         self.outs = outs              # refs weighed into the loss
@@ -278,7 +280,9 @@ class Program:
         self.argnums = argnums
 
     def __repr__(self):
-        lines = [f"inputs {self.inputs} {self.dtype} argnums={self.argnums}"]
+        lines = [f"inputs {self.inputs} {self.dtype} argnums={self.argnums}"
+                 + (f" python floats {self.pyfloat}" if self.pyfloat else "")
+                 + (f" 0-d arrays {self.array0}" if self.array0 else "")]
         lines += [f"  v{j} = {name}{refs}{params}" for j, (name, refs, params) in
                   enumerate(self.steps)]
         lines.append(f"  consts {self.consts}")
@@ -287,8 +291,10 @@ class Program:
 
     # values
     def draw_inputs(self, rng):
-        return [rng.uniform(-2.0, 2.0, s).astype(self.dtype) if s != () else
-                self.dtype.type(rng.uniform(-2.0, 2.0)) for s in self.inputs]
+        xs = [rng.uniform(-2.0, 2.0, s).astype(self.dtype) if s != () else
+              self.dtype.type(rng.uniform(-2.0, 2.0)) for s in self.inputs]
+        return [float(x) if i in self.pyfloat else np.array(x) if i in self.array0 else x
+                for i, x in enumerate(xs)]
 
     def draw_consts(self, rng):
         out = []
@@ -625,7 +631,11 @@ def programs(draw, max_steps=MAX_STEPS, dtypes=(np.float64,)):
     nargs = len(b.inputs)
     argnums = draw(st.one_of(st.none(), st.sampled_from(
         [0] + [tuple(range(k, nargs)) for k in range(nargs)] if nargs > 1 else [0])))
-    return Program(b.inputs, tuple(b.steps), b.consts, tuple(outs), dtype, argnums)
+    kinds = [draw(st.sampled_from(["scalar", "array", "float"] if dtype == np.float64 else
+                                  ["scalar", "array"])) if s == () else None for s in b.inputs]
+    return Program(b.inputs, tuple(b.steps), b.consts, tuple(outs), dtype, argnums,
+                   pyfloat=tuple(i for i, k in enumerate(kinds) if k == "float"),
+                   array0=tuple(i for i, k in enumerate(kinds) if k == "array"))
 
 
 def _input_shapes(n):
@@ -645,10 +655,15 @@ def _nums(prog):
 
 def reference(prog, xs, consts):
     """Plain NumPy, float64: value, stop_gradient values, smallest kink margin, magnitude."""
-    xs64 = [np.asarray(x, np.float64) for x in xs]
+    xs64 = [x if type(x) is float else np.asarray(x, np.float64) for x in xs]
     c64 = [c.astype(np.float64) if c.dtype.kind == "f" else c for c in consts]
     margins, frozen = [], {}
-    env_value = run_recording(prog, xs64, c64, margins, frozen)
+    try:
+        env_value = run_recording(prog, xs64, c64, margins, frozen)
+    except (TypeError, AttributeError):
+        if not prog.pyfloat:
+            raise
+        reject()   # x[None] and friends: a Python float is no array (shapes were planned on one)
     return env_value, frozen, min(margins, default=np.inf)
 
 
@@ -679,7 +694,7 @@ def finite_difference(prog, xs, consts, frozen, i, u):
     def at(t):
         probe = list(xs64)
         probe[i] = xs64[i] + t * u
-        if np.ndim(xs[i]) == 0:
+        if not isinstance(xs[i], np.ndarray):
             probe[i] = np.float64(probe[i])
         with np.errstate(all="ignore"):
             return float(run(prog.steps, c64, prog.outs, probe, frozen))
@@ -739,6 +754,9 @@ def check_program(prog, seed, data_seed2=None):
         gi = _leaf(dyn[1], i)
         assert gi.shape == np.shape(xs[i]), f"gradient {i} has shape {gi.shape}"
         assert gi.dtype == np.asarray(xs[i]).dtype, f"gradient {i} has dtype {gi.dtype}"
+        kind = float if type(xs[i]) is np.float64 else type(xs[i])   # documented: floats
+        assert type(dyn[1][i]) is kind, (
+            f"gradient {i} is a {type(dyn[1][i]).__name__} for a {type(xs[i]).__name__}")
     if not low:
         for i in nums:
             gi = _leaf(dyn[1], i)
@@ -751,7 +769,7 @@ def check_program(prog, seed, data_seed2=None):
                     f"input {i}: <grad, u> = {got!r}, finite differences {fd!r} (+- {err:.2g})")
     else:   # float32 against the same program in float64
         prog64 = Program(prog.inputs, prog.steps, prog.consts, prog.outs, np.float64,
-                         prog.argnums)
+                         prog.argnums, array0=prog.array0)
         f64 = prog64.function([c.astype(np.float64) if c.dtype.kind == "f" else c
                                for c in consts])
         g64 = yota.grad(f64, *[np.asarray(x, np.float64) for x in xs], argnums=prog.argnums,
@@ -784,7 +802,7 @@ def check_program(prog, seed, data_seed2=None):
     _, _, margin2 = reference(prog, xs2, consts2)
     key2, inputs2 = signature(f2, tuple(xs2), {}, prog.argnums)
     # scalars that are not differentiated are keyed by value (docs/static-graphs.md)
-    by_value = any(np.ndim(x) == 0 and i not in nums for i, x in enumerate(xs))
+    by_value = any(not isinstance(x, np.ndarray) and i not in nums for i, x in enumerate(xs))
     assert key2 == key or by_value, "a re-created program changed the cache key"
     misses = CACHE.misses
     with warnings.catch_warnings():
@@ -876,7 +894,7 @@ def test_random_programs_second_order(prog, seed):
         def at(t):
             probe = list(xs64)
             probe[i] = xs64[i] + t * v
-            if np.ndim(xs[i]) == 0:
+            if not isinstance(xs[i], np.ndarray):
                 probe[i] = np.float64(probe[i])
             with np.errstate(all="ignore"):
                 return float(h(*probe))
