@@ -30,7 +30,8 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, note, reject, settings
+from hypothesis import (HealthCheck, assume as _assume, currently_in_test_context,
+                        given, note, reject, settings)
 from hypothesis import strategies as st
 
 import yota
@@ -51,6 +52,14 @@ MAX_STEPS = 8
 KINK_MARGIN = 1e-3      # distance from a kink / jump below which a drawn input is discarded
 FD_STEP = 1e-6
 BIG = 1e6               # intermediate magnitudes above this are discarded (overflow territory)
+
+
+def assume(condition):
+    """hypothesis's assume inside a property; a plain assertion in the regression tests."""
+    if currently_in_test_context():
+        return _assume(condition)
+    assert condition, "a regression program no longer satisfies the fuzzer's assumptions"
+    return True
 
 
 # --- the operations ------------------------------------------------------------------------------
@@ -907,3 +916,48 @@ def test_random_programs_second_order(prog, seed):
         scale = 1.0 + float(np.sum(np.abs(gi * v)))
         assert abs(got - fd) <= 1e-5 * scale + 4 * err, (
             f"input {i}: <d<grad f, u>, v> = {got!r}, finite differences {fd!r} (+- {err:.2g})")
+
+
+# --- regressions: counterexamples found by fuzzing and by the bad-input matrix -----------------
+def test_regression_python_float_parameter_next_to_a_float64_constant():
+    """Generated code named a dtype constant ``float64`` over the ``float64`` helper that turns
+    Python float parameters into NumPy scalars ('Float64DType' object is not callable)."""
+    prog = Program([(), ()], (("mul", (("x", 0), ("x", 1)), ()),), [("normal", ())],
+                   (("v", 0),), np.float64, None, pyfloat=(1,), array0=(0,))
+    check_program(prog, seed=3)
+    for names in ("float64, zeros, asarray", "index, array, c"):   # parameters named so too
+        ns = {"np": np}
+        exec(f"def f({names}): return np.sum({names.split(',')[0]} * "
+             f"{names.split(',')[1]})", ns)
+        args = (4.0, np.ones(2), np.ones(3))
+        for a, b in zip(yota.grad(ns["f"], *args)[1], yota.grad(ns["f"], *args,
+                                                                dynamic=True)[1]):
+            np.testing.assert_array_equal(a, b)
+
+
+FS = [np.sin, np.cos, np.exp]
+
+
+def test_regression_module_level_loop_over_functions_replays_no_stale_program():
+    """``for f in fs: grad(lambda x: np.sum(f(x)), x)`` at module level: the lambda reads f as
+    a global, which the cache key did not see; every f got the first one's program."""
+    x = np.array([0.3, 0.7])
+    namespace = {"np": np, "yota": yota, "FS": FS, "x": x, "out": []}
+    exec("for f in FS:\n"
+         "    out.append(yota.grad(lambda x: np.sum(f(x)), x))\n", namespace)
+    expected = [np.cos(x), -np.sin(x), np.exp(x)]
+    for (value, g), f, want in zip(namespace["out"], FS, expected):
+        assert value == pytest.approx(np.sum(f(x)))
+        np.testing.assert_allclose(g[0], want)
+
+
+def test_regression_global_arrays_rebound_or_written_are_read_at_call_time():
+    namespace = {"np": np, "W": np.ones(3)}
+    exec("def loss(x):\n    return np.sum(x * W)\n", namespace)
+    loss, x = namespace["loss"], np.ones(3)
+    assert yota.grad(loss, x)[1][0].tolist() == [1.0] * 3
+    namespace["W"] = np.full(3, 2.0)
+    assert yota.grad(loss, x)[1][0].tolist() == [2.0] * 3
+    namespace["W"][:] = 5.0
+    assert yota.grad(loss, x)[1][0].tolist() == [5.0] * 3
+    assert CACHE.misses == 1
