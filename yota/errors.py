@@ -34,6 +34,11 @@ class PluginError(YotaError):
     """Plugins conflict, or a plugin registered something invalid."""
 
 
+class PluginConflictError(PluginError):
+    """Two plugins claim the same NumPy function, primitive name or entry-point name: loading
+    stops (picking one silently could change results), unlike a broken pack, which is skipped."""
+
+
 def reject_out(name, out):
     """NumPy's ``out=`` writes in place; a recorded value must never change under the tape."""
     if out is not None:

@@ -19,7 +19,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from .errors import PluginConflictError, PluginError
 from .registry import REGISTRY
 
 ENTRY_POINT_GROUP = "yota"
@@ -88,6 +88,9 @@ def _load():
     with _lock:
         if _loaded:
             return
+        # from scratch, also after a load that raised (a conflict) left half a registry behind
+        REGISTRY.restore(({}, {}, {}, {}))
+        PLUGINS.clear()
         pm = pluggy.PluginManager("yota")
         pm.add_hookspecs(hookspecs)
         _manager = pm
@@ -107,7 +110,7 @@ def _load():
                     continue
                 if dist_name in PLUGINS:
                     # pluggy would skip a second entry point silently; we say so.
-                    raise PluginError(
+                    raise PluginConflictError(
                         f"yota: two entry points in group 'yota' are named {dist_name!r}; "
                         "rename one of the distributions' entry points"
                     )
@@ -116,14 +119,18 @@ def _load():
                 except Exception as exc:  # a broken pack must not take the others down
                     _failed(dist_name, _dist_version(dist), exc, "importing it")
                     continue
-                _register_one(pm, dist_name, plugin, version=_dist_version(dist))
+                _register_one(pm, dist_name, plugin, version=_dist_version(dist), strict=False)
         for name, plugin in _explicit:
             if name not in disabled:
                 _register_one(pm, name, plugin, version=None)
         _loaded = True
 
 
-def _register_one(pm, name, plugin, version):
+def _register_one(pm, name, plugin, version, strict=True):
+    """Run one plugin's hook. Conflicts always raise; any other failure of an installed pack
+    (``strict=False``) skips it with a warning, a pack registered by hand raises."""
+    if pm.is_registered(plugin) and pm.get_name(plugin) != name:
+        return  # an installed pack also registered by hand: it is loaded already
     if pm.get_plugin(name) is None:
         pm.register(plugin, name=name)
     before_p, before_f = len(REGISTRY.primitives), len(REGISTRY.ufuncs) + len(REGISTRY.functions)
@@ -133,9 +140,13 @@ def _register_one(pm, name, plugin, version):
     try:
         for impl in impls:
             impl.function(registry=REGISTRY)
-    except PluginError:
+    except PluginConflictError:
         raise
     except Exception as exc:
+        if strict and isinstance(exc, PluginError):
+            REGISTRY.restore(snapshot)
+            pm.unregister(name=name)
+            raise
         REGISTRY.restore(snapshot)
         pm.unregister(name=name)
         _failed(name, version, exc, "running its yota_register_primitives hook")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import NoRuleError, PluginError
+from .errors import NoRuleError, PluginConflictError, PluginError
 
 # Functions that a known pack provides, so a missing one can say what to install.
 KNOWN_PACKS = {
@@ -114,7 +114,7 @@ class Registry:
         table = self.ufuncs if isinstance(numpy_func, np.ufunc) else self.functions
         owner = self.provider.get(numpy_func)
         if numpy_func in table and not override and owner != self.plugin:
-            raise PluginError(
+            raise PluginConflictError(
                 f"yota: plugins {owner!r} and {self.plugin!r} both implement "
                 f"{numpy_name(numpy_func)}; uninstall or disable one (YOTA_DISABLE_PLUGINS), "
                 "or register with override=True to replace it on purpose"
@@ -133,7 +133,7 @@ class Registry:
         if existing is not None and existing is not prim and not override:
             owner = self.provider.get(prim.name)
             if owner != self.plugin:
-                raise PluginError(
+                raise PluginConflictError(
                     f"yota: plugins {owner!r} and {self.plugin!r} both register a primitive "
                     f"named {prim.name!r}; rename one or register with override=True"
                 )
