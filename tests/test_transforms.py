@@ -9,7 +9,7 @@ import pytest
 import yota
 from yota import (checkpoint, gradient, hessian, hvp, jacobian, value_and_grad, vjp)
 from yota.errors import InputError, NotScalarError, YotaError
-from yota.testing import check_grads, numerical_grad
+from yota.testing import check_grads
 
 
 @pytest.fixture(params=["static", "dynamic"])

@@ -83,6 +83,19 @@ def missing_rule_message(what, short_name):
     return f"yota: {what} has no yota implementation, so it cannot be traced; {hint}."
 
 
+class ImplementationTable(dict):
+    """NumPy callable -> yota implementation, as a pack's module collects them before its hook
+    hands them to ``registry.implement``. ``@TABLE.implements(np.flip, np.flipud)`` fills it."""
+
+    def implements(self, *numpy_funcs):
+        def register(impl):
+            for f in numpy_funcs:
+                self[f] = impl
+            return impl
+
+        return register
+
+
 class Registry:
     """NumPy callables -> yota implementations, and who registered each."""
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import tree
 from .backward import backward
+from .core_pack.indexing import _Slot  # the same placeholder an index template uses
 from .differentiate import (_fn_name, _reentered, check_scalar_output, gradient_result,
                             leaf_kind, trace, unwrap)
 from .errors import InputError, NotScalarError, YotaError
@@ -521,18 +522,6 @@ def hvp(f, x, v, **kwargs):
 
 
 # --- checkpoint --------------------------------------------------------------------------------
-class _Slot:
-    """Where the n-th tracked leaf of a checkpointed call's arguments goes."""
-
-    __slots__ = ("n",)
-
-    def __init__(self, n):
-        self.n = n
-
-    def __repr__(self):
-        return f"_Slot({self.n})"
-
-
 class checkpoint:
     """``checkpoint(f)`` computes like ``f`` but keeps only its output on the tape.
 

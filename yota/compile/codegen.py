@@ -110,7 +110,6 @@ class _Emitter:
 
     # --- instructions ----------------------------------------------------------------------
     def instr(self, ins):
-        prim, fn = ins.prim, ins.fn
         if ins.inplace is not None:
             self.inplace(ins)
             return

@@ -31,10 +31,10 @@ import dis
 import functools
 import types
 
-import attrs
 import numpy as np
 
 from .. import tree
+from ..tree import field_names
 from ..tracked import Tracked
 
 FUNCTION_DEPTH = 3    # closures of closures of closures are walked; deeper ones key by identity
@@ -48,20 +48,10 @@ _ModuleType = types.ModuleType
 _EMPTY_CELL = object()
 _MISSING = object()   # a global name that is not bound (a builtin, or defined later)
 _GLOBAL_NAMES = {}    # code object -> the global names it loads, nested code included
-_FIELDS = {}          # class -> tuple of attrs field names, or None for non-attrs classes
 
 
 class Unsupported(Exception):
     """The call holds a value the static path does not key (it runs in dynamic mode)."""
-
-
-def _fields(cls):
-    try:
-        return _FIELDS[cls]
-    except KeyError:
-        names = tuple(a.name for a in attrs.fields(cls)) if attrs.has(cls) else None
-        _FIELDS[cls] = names
-        return names
 
 
 def signature(f, args, kwargs, argnums, tag="grad"):
@@ -127,7 +117,7 @@ def _walk(x, diff, k, vals, depth):
         for e in x.values():
             _walk(e, diff, k, vals, depth)
     else:
-        names = _fields(t)
+        names = field_names(t)
         if names is not None:
             k.append(t)
             for n in names:
@@ -256,7 +246,7 @@ def _walked_global(v, t):
     if t is _ndarray:
         return v.dtype.kind in "biuf"
     return (t is float or t is int or t is bool or t is str or v is None or t is list
-            or t is tuple or t is dict or isinstance(v, _generic) or _fields(t) is not None)
+            or t is tuple or t is dict or isinstance(v, _generic) or field_names(t) is not None)
 
 
 def _global(v, k, vals, depth):
@@ -371,7 +361,7 @@ class Lifter:
             return x
         if isinstance(x, _generic):
             return self.make(x, diff, where) if (diff and x.dtype.kind == "f") else x
-        if isinstance(x, (list, tuple, dict)) or _fields(t) is not None:
+        if isinstance(x, (list, tuple, dict)) or field_names(t) is not None:
             return self._node(x, diff, depth, where)
         if depth and (t is _FunctionType or t is _MethodType or t is _partial):
             return self.function(x, depth, where)

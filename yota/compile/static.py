@@ -15,7 +15,7 @@ from ..tape import _state as _tape_state
 from . import codegen, interpret, passes
 from . import guards as guards_mod
 from .cache import CACHE, MAX_VARIANTS, Entry, Variant
-from .ir import NotCompilable, Var
+from .ir import Var
 from .key import Unsupported, signature
 from .trace import build_grad, trace_program
 

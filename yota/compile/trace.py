@@ -18,7 +18,6 @@ from ..differentiate import (_reentered, _wrap_argument, backward, check_scalar_
 from ..plugins import ensure_loaded
 from ..result import GradientResult
 from ..tape import Tape, tracing
-from ..tracked import Tracked
 from .ir import GuardCheck, NotCompilable, Var, from_tape
 from .key import Lifter
 

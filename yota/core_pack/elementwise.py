@@ -27,16 +27,10 @@ import numpy as np
 
 from ..errors import reject_out
 from ..primitives import Primitive, nondifferentiable, primitive
+from ..registry import ImplementationTable
 
-IMPLEMENTS = {}
-
-
-def implements(numpy_func):
-    def register(impl):
-        IMPLEMENTS[numpy_func] = impl
-        return impl
-
-    return register
+IMPLEMENTS = ImplementationTable()
+implements = IMPLEMENTS.implements
 
 
 def ufunc(u, *rules, differentiable=True, nondiff_argnums=()):

@@ -11,22 +11,15 @@ import numpy as np
 
 from ..errors import YotaError, reject_out
 from ..primitives import primitive
+from ..registry import ImplementationTable
 from ..tracked import Tracked
 from .indexing import getitem_, index_add
 from .shape import _axis, array_split, broadcast_arrays, broadcast_to_, concatenate_
 from .shape import copy as copy_array
 from .shape import moveaxis, ravel, reshape, transpose_
 
-IMPLEMENTS = {}
-
-
-def implements(*numpy_funcs):
-    def register(impl):
-        for f in numpy_funcs:
-            IMPLEMENTS[f] = impl
-        return impl
-
-    return register
+IMPLEMENTS = ImplementationTable()
+implements = IMPLEMENTS.implements
 
 
 def _axes(axis, ndim):

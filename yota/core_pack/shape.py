@@ -3,17 +3,10 @@ import numpy as np
 
 from ..errors import reject_out
 from ..primitives import Primitive, primitive
+from ..registry import ImplementationTable
 
-IMPLEMENTS = {}
-
-
-def implements(*numpy_funcs):
-    def register(impl):
-        for f in numpy_funcs:
-            IMPLEMENTS[f] = impl
-        return impl
-
-    return register
+IMPLEMENTS = ImplementationTable()
+implements = IMPLEMENTS.implements
 
 
 def _axis(axis, ndim):

@@ -17,19 +17,13 @@ import numpy as np
 
 import yota
 from yota.packs import pack_primitive
+from yota.registry import ImplementationTable
 
 __version__ = "0.1.0"
 __all__ = ["fftn_p", "ifftn_p", "rfft_p", "irfft_p", "yota_register_primitives"]
 
-IMPLEMENTS = {}
-
-
-def implements(numpy_func):
-    def register(impl):
-        IMPLEMENTS[numpy_func] = impl
-        return impl
-
-    return register
+IMPLEMENTS = ImplementationTable()
+implements = IMPLEMENTS.implements
 
 
 def _axis(ax, ndim):

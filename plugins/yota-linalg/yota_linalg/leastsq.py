@@ -11,7 +11,7 @@ import numpy as np
 from yota.primitives import nondifferentiable, primitive
 
 from ._memo import Memo
-from ._util import add_last, add_second_last, mT, ndim
+from ._util import add_last, mT, ndim
 from .decompositions import _svd_s_grad, check_matrix, fold, masks, svd_s
 from .norms import norm
 from .products import matmul
