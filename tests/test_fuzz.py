@@ -18,7 +18,7 @@ several intermediate values with random constants. Each program is run
 Values must agree to rounding; gradients to a tolerance derived from the finite-difference step.
 Inputs are never modified and returned arrays are never overwritten by a later call.
 
-Normal runs draw ``YOTA_FUZZ_EXAMPLES`` programs (default 120, about 20 s here); the long profile
+Normal runs draw ``YOTA_FUZZ_EXAMPLES`` programs (default 400, about 15 s here); the long profile
 is ``YOTA_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py`` (see docs/testing.md). Every
 counterexample found becomes a test in the "regressions" section at the end.
 """
@@ -42,8 +42,9 @@ from yota.compile.trace import build_grad
 yota_nn = pytest.importorskip("yota_nn")
 yota_reductions = pytest.importorskip("yota_reductions")
 pytest.importorskip("yota_linalg")
+pytest.importorskip("yota_fft")
 
-EXAMPLES = int(os.environ.get("YOTA_FUZZ_EXAMPLES", "120"))
+EXAMPLES = int(os.environ.get("YOTA_FUZZ_EXAMPLES", "400"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
@@ -154,6 +155,30 @@ def _det_safe(a, eye):
     return np.linalg.det(a * 0.1 + eye * 2.0)
 
 
+def _sym(a):
+    return (a + np.swapaxes(a, -1, -2)) * 0.5
+
+
+def _spd(a, eye):
+    return a @ np.swapaxes(a, -1, -2) + eye * 2.0
+
+
+def _eig_gap(a, *_):
+    w = np.linalg.eigvalsh(_sym(np.asarray(a, np.float64)))
+    return float(np.min(np.diff(w, axis=-1), initial=np.inf))
+
+
+def _sv_margin(a, *_):
+    """Singular values: distinct (their vectors are then smooth) and away from 0."""
+    sv = np.linalg.svd(np.asarray(a, np.float64), compute_uv=False)
+    return float(min(np.min(sv, initial=np.inf), np.min(-np.diff(sv, axis=-1), initial=np.inf)))
+
+
+def _complex_margin(a, *_):
+    z = np.fft.fft(np.asarray(a, np.float64), axis=-1)
+    return float(np.min(np.abs(z), initial=np.inf))   # |z| has a kink at 0
+
+
 def _float_scale(a, s):
     return a * float(s)         # s is a 0-d stop_gradient value: no gradient is dropped
 
@@ -258,6 +283,23 @@ OPS = {
     "matmul": Op(np.matmul), "matmul_self": Op(lambda a: a @ np.swapaxes(a, -1, -2)),
     "einsum": Op(lambda a, w: np.einsum("...i,ij->...j", a, w)),
     "inv": Op(_inv_safe), "det": Op(_det_safe),
+    "solve": Op(lambda a, eye: np.linalg.solve(a * 0.1 + eye * 2.0, a)),
+    "cholesky": Op(lambda a, eye: np.linalg.cholesky(_spd(a, eye))),
+    "slogdet": Op(lambda a, eye: np.linalg.slogdet(a * 0.1 + eye * 2.0)[1]),
+    "eigvalsh": Op(lambda a: np.linalg.eigvalsh(_sym(a)), _eig_gap),
+    "eigh_vectors": Op(lambda a: np.linalg.eigh(_sym(a))[1] ** 2, _eig_gap),   # sign-free
+    "svdvals": Op(lambda a: np.linalg.svd(a, compute_uv=False), _sv_margin),
+    "svd_u": Op(lambda a: np.linalg.svd(a, full_matrices=False)[0] ** 2, _sv_margin),
+    "pinv": Op(np.linalg.pinv, _sv_margin),
+    "qr_r": Op(lambda a: np.abs(np.linalg.qr(a)[1]), _sv_margin),   # signs of R's rows vary
+    "nuc_norm": Op(lambda a: np.linalg.norm(a, ord="nuc", axis=(-2, -1)), _sv_margin),
+    # complex intermediates (the yota-fft pack)
+    "fft_real": Op(lambda a: np.real(np.fft.fft(a, axis=-1) * (1.0 + 0.5j))),
+    "fft_abs": Op(lambda a: np.abs(np.fft.fft(a, axis=-1)), _complex_margin),
+    "rfft_power": Op(lambda a: np.abs(np.fft.rfft(a, axis=-1)) ** 2),
+    "fft_roundtrip": Op(lambda a: np.fft.irfft(np.fft.rfft(a, axis=-1) * (0.5 - 1.0j),
+                                               n=np.shape(a)[-1], axis=-1)),
+    "exp_i": Op(lambda a: np.imag(np.exp(1j * a)) + np.angle(a + 2.0j)),
     # nn
     "softmax": Op(lambda a, axis: yota_nn.softmax(a, axis=axis)),
     "log_softmax": Op(lambda a, axis: yota_nn.log_softmax(a, axis=axis)),
@@ -454,13 +496,21 @@ KINDS = {
     "index": ("slice", "int_index", "last_index", "newaxis", "fancy", "take", "masked",
               "prefix"),
     "inplace": ("setitem_sin", "setitem_fancy", "iadd", "view_write"),
-    "linalg": ("matmul", "matmul_self", "einsum", "inv", "det"),
+    "linalg": ("matmul", "matmul_self", "einsum", "inv", "det", "solve", "cholesky", "slogdet",
+               "eigvalsh", "eigh_vectors", "svdvals", "svd_u", "pinv", "qr_r", "nuc_norm"),
+    "complex": ("fft_real", "fft_abs", "rfft_power", "fft_roundtrip", "exp_i"),
     "nn": ("softmax", "log_softmax", "cross_entropy"),
     "control": ("branch",),
     "sg": ("stop_gradient",),
 }
 KIND_OF = {name: kind for kind, names in KINDS.items() for name in names}
-STEP_NAMES = tuple(KIND_OF)   # uniform over operations, so each one shows up often
+# uniform over operations, so each one shows up often; YOTA_FUZZ_OPS=svd_u,pinv,... (names or
+# kinds: linalg,complex) narrows the search to some of them
+STEP_NAMES = tuple(KIND_OF)
+if os.environ.get("YOTA_FUZZ_OPS"):
+    STEP_NAMES = tuple(n for part in os.environ["YOTA_FUZZ_OPS"].split(",")
+                       for n in KINDS.get(part.strip(), (part.strip(),)))
+    assert all(n in KIND_OF for n in STEP_NAMES), f"unknown operations in {STEP_NAMES}"
 
 
 def _step(draw, b):
@@ -589,10 +639,18 @@ def _step(draw, b):
             return None
         if name == "matmul_self":
             return b.emit(name, [a])
+        if name in ("svdvals", "svd_u", "pinv", "qr_r", "nuc_norm"):
+            return b.emit(name, [a])
         if s[-1] != s[-2] or s[-1] > 3:
             return None
+        if name in ("eigvalsh", "eigh_vectors"):
+            return b.emit(name, [a])
         eye = b.new_const(("eye", (s[-1],)), np.eye(s[-1]))
         return b.emit(name, [a, eye])
+    if kind == "complex":
+        if not nd and name != "exp_i":
+            return None
+        return b.emit(name, [a])
     if kind == "nn":
         if not nd:
             return None
@@ -809,6 +867,7 @@ def check_program(prog, seed, data_seed2=None):
     xs2, consts2 = prog.draw_inputs(rng2), prog.draw_consts(rng2)
     f2 = prog.function(consts2)
     _, _, margin2 = reference(prog, xs2, consts2)
+    assume(margin2 > KINK_MARGIN)    # e.g. a singular matrix: no gradient in any mode
     key2, inputs2 = signature(f2, tuple(xs2), {}, prog.argnums)
     # scalars that are not differentiated are keyed by value (docs/static-graphs.md)
     by_value = any(not isinstance(x, np.ndarray) and i not in nums for i, x in enumerate(xs))
@@ -916,6 +975,73 @@ def test_random_programs_second_order(prog, seed):
         scale = 1.0 + float(np.sum(np.abs(gi * v)))
         assert abs(got - fd) <= 1e-5 * scale + 4 * err, (
             f"input {i}: <d<grad f, u>, v> = {got!r}, finite differences {fd!r} (+- {err:.2g})")
+
+
+def run_last(steps, consts, xs):
+    """The program's last step as a function of the inputs (no loss): for the transforms."""
+    env = []
+    for name, refs, params in steps:
+        env.append(OPS[name].fn(*[_ref(r, xs, env, consts) for r in refs], *params))
+    return env[-1]
+
+
+@settings(FUZZ, max_examples=max(10, EXAMPLES // 4))
+@given(prog=programs(max_steps=5), seed=st.integers(0, 2**32 - 1))
+def test_random_programs_through_the_transforms(prog, seed):
+    """jacobian (both modes, replayed), vjp and value_and_grad(has_aux=True) of the program's
+    last value agree with each other and with finite differences."""
+    note(repr(prog))
+    assume(not any(name in SECOND_ORDER_EXCLUDED for name, _, _ in prog.steps))
+    rng = np.random.default_rng(seed)
+    xs, consts = prog.draw_inputs(rng), prog.draw_consts(rng)
+    _, _, margin = reference(prog, xs, consts)
+    assume(margin > 10 * KINK_MARGIN)
+    steps, cs = prog.steps, tuple(consts)
+    out = np.asarray(run_last(steps, cs, [np.asarray(x, np.float64) for x in xs]))
+    assume(out.dtype.kind == "f" and 0 < out.size <= 64)
+    i = _nums(prog)[0]
+    F = lambda *a: run_last(steps, cs, a)  # noqa: E731
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        jd = np.asarray(yota.jacobian(F, argnums=i, dynamic=True)(*xs))
+        jac = yota.jacobian(F, argnums=i)
+        js = np.asarray(jac(*xs))
+        assert jd.shape == out.shape + np.shape(xs[i])
+        _same(js, jd, "jacobian: static vs dynamic")
+        # along a random direction, against finite differences
+        u = rng.standard_normal(np.shape(xs[i]))
+        xs64 = [np.asarray(x, np.float64) for x in xs]
+
+        def at(t):
+            probe = list(xs64)
+            probe[i] = xs64[i] + t * u
+            return np.asarray(run_last(steps, cs, probe), np.float64)
+
+        h = FD_STEP
+        d1 = (at(h) - at(-h)) / (2 * h)
+        d2 = (at(2 * h) - at(-2 * h)) / (4 * h)
+        got = np.tensordot(jd, u, axes=np.ndim(u)) if np.ndim(u) else jd * u
+        scale = 1.0 + np.max(np.abs(jd), initial=0.0) * np.sum(np.abs(u))
+        assert np.all(np.abs(got - (4 * d1 - d2) / 3) <= 1e-6 * scale + 4 * np.abs(d2 - d1)), (
+            "jacobian differs from finite differences")
+        # vjp with a random cotangent, and value_and_grad with aux
+        ct = rng.standard_normal(out.shape)
+        value, vjp_fn = yota.vjp(F, *xs, argnums=i)
+        _same(value, out, "vjp value")
+        want = np.tensordot(ct, jd, axes=out.ndim) if out.ndim else ct * jd
+        _same(vjp_fn(ct)[i], want, "vjp vs jacobian")
+        vg = yota.value_and_grad(lambda *a: (np.sum(F(*a) * ct), F(*a)), argnums=i,
+                                 has_aux=True)
+        for _ in range(2):
+            (v, aux), g = vg(*xs)
+            _same(aux, out, "aux")
+            _same(g[i], want, "value_and_grad vs jacobian")
+        # the compiled jacobian replays on new inputs of the same signature
+        xs2 = prog.draw_inputs(np.random.default_rng(seed + 1))
+        assume(reference(prog, xs2, consts)[2] > 10 * KINK_MARGIN)
+        _same(jac(*xs2), yota.jacobian(F, argnums=i, dynamic=True)(*xs2),
+              "jacobian replayed on new inputs")
 
 
 # --- regressions: counterexamples found by fuzzing and by the bad-input matrix -----------------
