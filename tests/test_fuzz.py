@@ -1087,3 +1087,19 @@ def test_regression_global_arrays_rebound_or_written_are_read_at_call_time():
     namespace["W"][:] = 5.0
     assert yota.grad(loss, x)[1][0].tolist() == [5.0] * 3
     assert CACHE.misses == 1
+
+
+def test_regression_negative_zero_is_not_zero_for_the_cache():
+    """0.0 == -0.0, so a non-differentiated -0.0 hit the program compiled for 0.0 (and a float
+    guard let it through): arctan2(-0.0, -1) is -pi, not pi."""
+    f = lambda x, s: np.sum(np.arctan2(s, x) * x)  # noqa: E731
+    g = lambda x: np.sum(x * np.arctan2(float(yota.stop_gradient(x[0])), -1.0))  # noqa: E731
+    x = np.array([-1.0, -2.0])
+    for s in (0.0, -0.0, np.float64(-0.0), np.float64(0.0), float("nan"), float("nan")):
+        (v, gr), (dv, dgr) = yota.grad(f, x, s, argnums=0), yota.grad(f, x, s, argnums=0,
+                                                                       dynamic=True)
+        np.testing.assert_array_equal(v, dv)     # NaN equals NaN here
+        np.testing.assert_array_equal(gr[0], dgr[0])
+    for v in (0.0, -0.0, 0.0, -0.0):
+        y = np.array([v, 1.0])
+        assert yota.grad(g, y)[0] == yota.grad(g, y, dynamic=True)[0]

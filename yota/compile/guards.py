@@ -35,9 +35,10 @@ def converter(kind):
 
 
 def same(seen, recorded):
-    """Does the value seen now match the one tracing recorded? NaN matches NaN."""
+    """Does the value seen now match the one tracing recorded? NaN matches NaN; 0.0 and -0.0
+    do not match (1 / x, arctan2 and copysign tell them apart)."""
     if seen == recorded:
-        return True
+        return seen != 0 or not isinstance(seen, (float, complex)) or repr(seen) == repr(recorded)
     return _nan_equal(seen, recorded)
 
 

@@ -105,7 +105,7 @@ def _walk(x, diff, k, vals, depth):
             k.append(float)
             vals.append(x)
         else:
-            k.append((float, x))
+            k.append((float, x) if x and x == x else _zero_or_nan(float, x))
     elif t is int or t is bool or t is str or x is None:
         k.append((t, x))
     elif t is list or t is tuple:
@@ -135,7 +135,7 @@ def _other(x, t, diff, k, vals, depth):
             return
         if kind not in "biuf":
             raise Unsupported(f"a NumPy {t.__name__} value")
-        k.append((t, x))
+        k.append((t, x) if x and x == x else _zero_or_nan(t, x))
         return
     if isinstance(x, _ndarray) or t is Tracked:
         raise Unsupported(f"a {t.__name__} value")
@@ -158,7 +158,16 @@ def _other(x, t, diff, k, vals, depth):
         hash(x)
     except TypeError:
         raise Unsupported(f"an unhashable {t.__name__} value") from None
-    k.append((t, x) if isinstance(x, (float, int, complex)) else x)
+    if isinstance(x, (float, int, complex)):
+        k.append((t, x) if x and x == x else _zero_or_nan(t, x))
+    else:
+        k.append(x)
+
+
+def _zero_or_nan(t, x):
+    """Key part of a number keyed by value that is 0 or NaN: 0.0 and -0.0 are equal but not
+    the same value (1 / x, arctan2 and copysign tell them apart), and NaN equals no NaN."""
+    return (t, repr(x))
 
 
 def _callable(f, k, vals, depth):
