@@ -120,6 +120,26 @@ def _iadd(a, b):
     return c
 
 
+def _fancy_iadd(a, idx):
+    b = a * 1.0
+    b[idx] += np.sin(a[idx]) * 2.0     # repeated indices: NumPy keeps one write, no sum
+    return b
+
+
+def _mask_write(a, t):
+    b = np.copy(a)
+    m = b > t
+    b[m] = b[m] ** 2 + 1.0
+    return b
+
+
+def _transposed_view_write(a):
+    b = a * 1.0
+    v = np.swapaxes(b, 0, -1)          # a view: the write goes through to b
+    v[0] *= 3.0
+    return b
+
+
 def _view_write(a):
     b = np.copy(a)
     row = b[0]                  # a view taken before the write shows it, as in NumPy
@@ -278,7 +298,9 @@ OPS = {
     "branch": Op(_branch, lambda a, t: abs(float(np.sum(a)) - t)),
     # in-place writes
     "setitem_sin": Op(_setitem_sin), "setitem_fancy": Op(_setitem_fancy),
-    "iadd": Op(_iadd), "view_write": Op(_view_write),
+    "iadd": Op(_iadd), "view_write": Op(_view_write), "fancy_iadd": Op(_fancy_iadd),
+    "mask_write": Op(_mask_write, _threshold_margin),
+    "transposed_view_write": Op(_transposed_view_write),
     # products and linear algebra
     "matmul": Op(np.matmul), "matmul_self": Op(lambda a: a @ np.swapaxes(a, -1, -2)),
     "einsum": Op(lambda a, w: np.einsum("...i,ij->...j", a, w)),
@@ -311,7 +333,7 @@ OPS = {
 
 
 # steps whose Python conversions or value-dependent shapes make a replay re-trace
-GUARDED = {"branch", "masked", "prefix", "float_sg"}
+GUARDED = {"branch", "masked", "prefix", "float_sg", "mask_write"}
 
 
 # --- programs ------------------------------------------------------------------------------------
@@ -495,7 +517,8 @@ KINDS = {
               "diagonal", "T"),
     "index": ("slice", "int_index", "last_index", "newaxis", "fancy", "take", "masked",
               "prefix"),
-    "inplace": ("setitem_sin", "setitem_fancy", "iadd", "view_write"),
+    "inplace": ("setitem_sin", "setitem_fancy", "iadd", "view_write", "fancy_iadd",
+                "mask_write", "transposed_view_write"),
     "linalg": ("matmul", "matmul_self", "einsum", "inv", "det", "solve", "cholesky", "slogdet",
                "eigvalsh", "eigh_vectors", "svdvals", "svd_u", "pinv", "qr_r", "nuc_norm"),
     "complex": ("fft_real", "fft_abs", "rfft_power", "fft_roundtrip", "exp_i"),
@@ -617,10 +640,12 @@ def _step(draw, b):
             n = s[ax]
             return b.emit(name, [a], (ax, draw(st.integers(-n, n - 1)), None,
                                       draw(st.sampled_from([None, 2]))))
-        if name == "setitem_fancy":
+        if name in ("setitem_fancy", "fancy_iadd"):
             k = draw(st.integers(1, 4))
             idx = b.new_const(("index", (k,), s[0]), _PLACEHOLDER.integers(0, s[0], k))
             return b.emit(name, [a, idx])
+        if name == "mask_write":
+            return b.emit(name, [a], (draw(st.sampled_from([-0.5, 0.0, 0.7])),))
         if name == "iadd":
             other = b.pick(lambda t: len(t) <= nd and _broadcasts(t, s) and
                            np.broadcast_shapes(t, s) == s)
@@ -798,6 +823,7 @@ def _snapshot(result):
 def check_program(prog, seed, data_seed2=None):
     """Run ``prog`` every way and compare (the body of the fuzz test; regression tests call it
     with the programs hypothesis found)."""
+    yota.clear_cache()   # each example on its own: variants of earlier ones do not pile up
     rng = np.random.default_rng(seed)
     xs, consts = prog.draw_inputs(rng), prog.draw_consts(rng)
     f = prog.function(consts)
