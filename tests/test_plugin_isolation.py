@@ -178,6 +178,27 @@ def test_two_packs_claiming_one_function_name_both_distributions(site):
         cube_works()
 
 
+ADDS_SOFTSIGN = """
+@yota.primitive
+def softsign(x):
+    return x / (1 + np.abs(x))
+
+softsign.defgrad(lambda dy, y, x: dy / (1 + np.abs(x)) ** 2)
+
+@yota.hookimpl
+def yota_register_primitives(registry):
+    registry.add_primitive(softsign)
+"""
+
+
+def test_two_packs_adding_primitives_of_one_name_name_both_distributions(site):
+    site.install("yota-soft-a", "yota_soft_a", ADDS_SOFTSIGN)
+    site.install("yota-soft-b", "yota_soft_b", ADDS_SOFTSIGN)
+    with pytest.raises(PluginError, match=r"plugins 'yota-soft-a' and 'yota-soft-b' both "
+                                          r"register a primitive named 'softsign'"):
+        plugins.reload()
+
+
 def test_a_pack_claiming_a_core_function_names_the_core(site):
     site.install("yota-sin-a", "yota_sin_a", CLAIMS_SIN.format(func="sin"))
     with pytest.raises(PluginError, match=r"plugins 'yota-core' and 'yota-sin-a' both "
