@@ -205,7 +205,7 @@ def _fall_back(f, name, entry, fid, why):
                "to compile it, pass the values it branches on as arguments, or call "
                "grad(..., dynamic=True) to silence this warning")
     log.warning(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=5)
+    warnings.warn(message, RuntimeWarning, stacklevel=6)  # the caller of grad
 
 
 _warned_unsupported = set()
