@@ -231,6 +231,8 @@ def global_names(code):
                 if ins.opname == "LOAD_GLOBAL" or ins.opname == "LOAD_NAME":
                     found[ins.argval] = None
             stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+        if len(_GLOBAL_NAMES) >= 4096:   # code made by exec over and over: stay bounded
+            _GLOBAL_NAMES.clear()
         names = _GLOBAL_NAMES[code] = tuple(found)
     return names
 
