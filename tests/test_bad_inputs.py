@@ -240,7 +240,8 @@ def test_nan_and_inf_propagate_without_an_exception(mode):
     (lambda x: complex(x[0]).real * x[1], r"complex\(x\)"),
     (lambda x: math.exp(x[0]) * x[1], r"float\(x\)"),
     (lambda x: float("%f" % x[0]) * x[1], r"float\(x\)"),
-], ids=["float", "item", "item(i)", "tolist", "complex", "math.exp", "% format"])
+    (lambda x: float(f"{x[0]:.3f}") * x[1], r"x\.item\(\)"),
+], ids=["float", "item", "item(i)", "tolist", "complex", "math.exp", "% format", "f-string"])
 def test_python_numbers_from_values_with_a_gradient_are_refused(f, call, mode):
     err = assert_refused(ConcretizationError, call + r".*silently drop.*math\.\* functions.*"
                          r"if x\[0\] > 0: works.*yota\.stop_gradient", f, np.array([1.5, 2.0]),
@@ -262,6 +263,17 @@ def test_conversions_that_drop_no_gradient_are_allowed(mode):
     for f, expected in cases:
         _, g = grad(f, x, mode=mode)
         assert g[0].tolist() == expected
+
+
+def test_formatting_a_value_without_a_gradient_works(mode, capsys):
+    def f(x):
+        print(f"{np.sum(x > 0):d} {yota.stop_gradient(np.sum(x)):.2f} {x!s:.0}|")
+        return np.sum(x)
+
+    grad(f, np.ones(2), mode=mode)
+    assert capsys.readouterr().out == "2 2.00 |\n"
+    with pytest.raises(TypeError, match=r"unsupported format string '\.2f' for a tracked array"):
+        grad(lambda x: float(f"{x:.2f}"), np.ones(2), mode=mode)
 
 
 def test_float_of_a_non_differentiated_argument_is_allowed(mode):

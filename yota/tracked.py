@@ -129,6 +129,16 @@ class Tracked:
     def __repr__(self):
         return f"Tracked({self._value!r}, var=%{self._var})"
 
+    def __format__(self, spec):
+        # f"{loss:.4f}" inside a traced function: the number, if it carries no gradient;
+        # otherwise the ConcretizationError that says how to log it (not a bare TypeError)
+        if not spec:
+            return repr(self)
+        if self.ndim:
+            raise TypeError(f"unsupported format string {spec!r} for a tracked array "
+                            "(as for NumPy arrays)")
+        return format(self.item(), spec)
+
     # --- NumPy protocols ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "__call__":
