@@ -259,6 +259,8 @@ def test_conversions_that_drop_no_gradient_are_allowed(mode):
         (lambda x: x[1] * int(x[0]), [0.0, 1.0, 0.0]),                      # int: steps
         (lambda x: x[1] if x[0] > 0 else x[2], [0.0, 1.0, 0.0]),            # bool
         (lambda x: np.sum(x[range(int(np.sum(x > 0)))]), [1.0, 1.0, 0.0]),  # index
+        (lambda x: x[1] * round(x[0]), [0.0, 2.0, 0.0]),                    # round: an int
+        (lambda x: x[1] * round(x[0], 1), [0.0, 1.5, 0.0]),                 # steps, no slope
     ]
     for f, expected in cases:
         _, g = grad(f, x, mode=mode)

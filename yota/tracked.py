@@ -129,6 +129,12 @@ class Tracked:
     def __repr__(self):
         return f"Tracked({self._value!r}, var=%{self._var})"
 
+    def __round__(self, ndigits=None):
+        # round(x) is an int (piecewise constant: gradient 0), round(x, 2) a rounded array
+        if ndigits is None:
+            return int(np.round(self))
+        return np.round(self, ndigits)
+
     def __format__(self, spec):
         # f"{loss:.4f}" inside a traced function: the number, if it carries no gradient;
         # otherwise the ConcretizationError that says how to log it (not a bare TypeError)
