@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import yota
+from yota import plugins
 
 
 @yota.primitive
@@ -21,3 +22,12 @@ def rng():
 @pytest.fixture(name="total")
 def total_fixture():
     return total
+
+
+@pytest.fixture
+def fresh_plugins(monkeypatch):
+    """Reload plugins for one test, and restore the normal set afterwards."""
+    monkeypatch.setattr(plugins, "_explicit", [])
+    yield plugins
+    monkeypatch.undo()
+    plugins.reload()

@@ -10,15 +10,6 @@ from yota import plugins
 from yota.errors import NoRuleError, PluginError
 
 
-@pytest.fixture
-def fresh_plugins(monkeypatch):
-    """Reload plugins for one test, and restore the normal set afterwards."""
-    monkeypatch.setattr(plugins, "_explicit", [])
-    yield plugins
-    monkeypatch.undo()
-    plugins.reload()
-
-
 def _pack(name, hook):
     module = types.ModuleType(name)
     module.yota_register_primitives = yota.hookimpl(hook)

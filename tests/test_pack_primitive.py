@@ -22,14 +22,6 @@ def cube(x):
 cube.defgrad(lambda dy, y, x: dy * 3 * x * x)
 
 
-@pytest.fixture
-def fresh_plugins(monkeypatch):
-    monkeypatch.setattr(plugins, "_explicit", [])
-    yield plugins
-    monkeypatch.undo()
-    plugins.reload()
-
-
 def _load(hook, name="yota-throwaway"):
     module = types.ModuleType(name)
     module.yota_register_primitives = yota.hookimpl(hook)
