@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import yota
-from yota import plugins
+from yota.packs import host as plugins
 
 
 @yota.primitive

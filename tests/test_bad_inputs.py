@@ -20,7 +20,7 @@ from yota.compile import CACHE, static
 from yota.compile.key import signature
 from yota.errors import (ConcretizationError, InputError, NotScalarError, RuleError,
                          YotaError)
-from yota.tape import current_depth
+from yota.kernel.tape import current_depth
 
 MODES = ("static", "dynamic")
 

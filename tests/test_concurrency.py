@@ -18,7 +18,7 @@ import pytest
 import yota
 from yota.compile import CACHE, set_max_entries, static
 from yota.compile.cache import MAX_ENTRIES
-from yota.tape import current_depth
+from yota.kernel.tape import current_depth
 
 THREADS = 8
 TIMEOUT = 120
@@ -279,7 +279,7 @@ FIRST_USE_FROM_THREADS = """
 import concurrent.futures, threading
 import numpy as np
 import yota
-from yota import plugins
+from yota.packs import host as plugins
 
 start = threading.Barrier(8)
 def work(i):

@@ -132,7 +132,7 @@ def test_defgrad_needs_a_primitive():
 
 
 def test_errors_leave_no_state_behind(total):
-    from yota.tape import current_depth
+    from yota.kernel.tape import current_depth
 
     with pytest.raises(InPlaceError):
         yota.grad(setitem_loss, np.ones(3))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import yota
-from yota.tape import Tape, tracing
+from yota.kernel.tape import Tape, tracing
 from yota.testing import GradientMismatch, check_grads
 
 

@@ -188,8 +188,8 @@ def test_float32_stays_float32_through_the_backward_pass(f, total):
         out = total(f(x))
         return out
 
-    from yota.differentiate import trace
-    from yota.backward import backward
+    from yota.tracing import trace
+    from yota.kernel.backward import backward
 
     tr, tape = trace(loss, (x,), {})
     backward(tape, tr.output, np.ones((), np.float32))

@@ -10,7 +10,7 @@ import pytest
 
 import yota
 from yota import hessian
-from yota.tape import current_depth, tracing
+from yota.kernel.tape import current_depth, tracing
 from yota.testing import check_grads
 
 MODES = ["static", "dynamic"]

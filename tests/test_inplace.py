@@ -423,7 +423,7 @@ def test_like_constructors_make_tracked_buffers(total):
 
 # --- the tape stays plain, single-assignment data -----------------------------------------------
 def test_tape_is_single_assignment_after_writes():
-    from yota.differentiate import trace
+    from yota.tracing import trace
 
     def f(x):
         y = x * 2.0

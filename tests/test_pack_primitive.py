@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import yota
-from yota import plugins
+from yota.packs import host as plugins
 from yota.errors import NoRuleError
 from yota.packs import PackPrimitive, pack_primitive
 from yota.registry import KNOWN_PACKS, REGISTRY, numpy_name, pack_for, short_name

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import yota
-from yota import plugins
+from yota.packs import host as plugins
 from yota.errors import NoRuleError, PluginError
 
 HOOK = """

@@ -1,16 +1,19 @@
-"""yota: reverse-mode automatic differentiation for plain NumPy code."""
-from .differentiate import grad
+"""yota: reverse-mode automatic differentiation for plain NumPy code.
+
+The public API, and nothing else. The layers below it, each importing only from the ones before
+it: errors -> kernel -> packs' API -> core_pack -> packs' host -> tree, result -> tracing ->
+compile -> transforms -> optim -> testing, cli (see docs/architecture.md).
+"""
 from .errors import (ConcretizationError, InPlaceError, InputError, NoRuleError,
                      NotScalarError, PluginError, RuleError, YotaError)
+from .kernel import Primitive, Tape, Tracked, defgrad, nondifferentiable, primitive, stop_gradient
 from .hookspecs import hookimpl
 from .packs import pack_primitive
-from .primitives import Primitive, defgrad, nondifferentiable, primitive, stop_gradient
 from .result import GradientResult
-from .tape import Tape
-from .tracked import Tracked
-from .transforms import checkpoint, gradient, hessian, hvp, jacobian, value_and_grad, vjp
+from .transforms import (checkpoint, grad, gradient, hessian, hvp, jacobian, show_code,
+                         value_and_grad, vjp)
+from .compile import clear_cache
 from . import optim  # yota.optim.Adam after a plain `import yota`
-from .compile import clear_cache, show_code
 
 __version__ = "0.1.0"
 

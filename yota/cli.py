@@ -15,6 +15,12 @@ import warnings
 
 import numpy as np
 
+from . import __version__
+from .kernel.primitive import Primitive
+from .packs import host as plugins
+from .registry import REGISTRY, missing_rule_message, numpy_name
+from .testing import missing_rules, parameters, primitives_used_by
+
 __all__ = ["main"]
 
 
@@ -35,8 +41,6 @@ def main(argv=None):
 
 def _run(parser, args, out):
     if args.version:
-        from . import __version__
-
         print(f"yota {__version__}", file=out)
         return 0
     if args.command == "plugins":
@@ -49,8 +53,6 @@ def _run(parser, args, out):
 
 def _load():
     """Load the packs; failures are reported by the commands, so their warnings are silenced."""
-    from . import plugins
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         plugins.ensure_loaded()
@@ -85,8 +87,6 @@ def cmd_plugins(out):
 # --- yota rules NAME ---------------------------------------------------------------------------
 def display_name(key):
     """How a registry key reads: numpy.sin, numpy.linalg.inv, scipy.special.erf, ndarray.astype."""
-    from .registry import numpy_name
-
     if isinstance(key, str):
         return f"ndarray.{key}"
     if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], np.ufunc):
@@ -120,9 +120,6 @@ def _normalize(query):
 
 def find(query):
     """Registry keys and primitive names matching ``query``: ``[(display, key_or_None, prim)]``."""
-    from .registry import REGISTRY
-    from .testing import primitives_used_by
-
     q = _normalize(query)
     matches, seen_prims = [], set()
     for table in (REGISTRY.ufuncs, REGISTRY.functions):
@@ -140,8 +137,6 @@ def find(query):
 
 def describe_rules(prim):
     """Lines saying, argument by argument, whether ``prim`` has a gradient rule."""
-    from .testing import missing_rules, parameters
-
     if not prim.differentiable:
         return ["non-differentiable: its output carries no gradient (it is still recorded)"]
     if type(prim.rules).__name__ == "_EveryArgument":
@@ -169,10 +164,6 @@ def describe_rules(prim):
 
 def cmd_rules(query, out):
     plugins = _load()
-    from .primitives import Primitive
-    from .registry import REGISTRY, missing_rule_message
-    from .testing import primitives_used_by
-
     matches = find(query)
     if not matches:
         short = _normalize(query).rsplit(".", 1)[-1]

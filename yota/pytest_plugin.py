@@ -47,7 +47,7 @@ def yota_kit():
 @pytest.fixture
 def yota_register_pack():
     """``yota_register_pack(plugin, name)`` registers a pack for this test only."""
-    from . import plugins
+    from .packs import host as plugins
 
     added = []
 
@@ -66,7 +66,7 @@ def yota_register_pack():
 @pytest.fixture
 def yota_disable_packs(monkeypatch):
     """``yota_disable_packs("yota-nn", ...)`` reloads yota without those packs for this test."""
-    from . import plugins
+    from .packs import host as plugins
 
     used = []
 
@@ -91,7 +91,7 @@ def pytest_report_header(config):
     if config.getoption("--yota-no-header", default=False):
         return None
     try:
-        from . import plugins
+        from .packs import host as plugins
 
         plugins.ensure_loaded()
         parts = []

@@ -1,4 +1,5 @@
-"""The registry: which NumPy callable is implemented by which primitive, and from which plugin.
+"""The registry packs fill: which NumPy callable is implemented by which primitive, and from
+which plugin. Its tables are the kernel's dispatch tables (``yota.kernel.dispatch``).
 
 Plugins fill it once, at load time. Dispatching an operation is then a single dictionary lookup.
 """
@@ -6,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import NoRuleError, PluginConflictError, PluginError
+from .errors import PluginConflictError, PluginError
+from .kernel.dispatch import DISPATCH
+from .kernel.primitive import Primitive
 
 # Functions that a known pack provides, so a missing one can say what to install.
 KNOWN_PACKS = {
@@ -100,8 +103,8 @@ class Registry:
     """NumPy callables -> yota implementations, and who registered each."""
 
     def __init__(self):
-        self.ufuncs = {}        # np.ufunc -> callable taking the ufunc's arguments
-        self.functions = {}     # NumPy function -> callable with NumPy's signature
+        self.ufuncs = DISPATCH.ufuncs        # np.ufunc -> callable taking the ufunc's arguments
+        self.functions = DISPATCH.functions  # NumPy function -> callable with NumPy's signature
         self.primitives = {}    # name -> Primitive, for listing and lookup
         self.provider = {}      # NumPy callable or primitive name -> plugin name
         self.plugin = None      # the plugin registering right now
@@ -134,13 +137,13 @@ class Registry:
             )
         table[numpy_func] = impl
         self.provider[numpy_func] = self.plugin
-        if isinstance(impl, _primitive_type()):
+        if isinstance(impl, Primitive):
             self.add_primitive(impl)
         return impl
 
     def add_primitive(self, prim, *, override=False):
         """List a primitive (also one with no NumPy counterpart, such as yota_nn.relu)."""
-        if not isinstance(prim, _primitive_type()):
+        if not isinstance(prim, Primitive):
             raise PluginError(f"yota: plugin {self.plugin!r} registered {prim!r}, not a Primitive")
         existing = self.primitives.get(prim.name)
         if existing is not None and existing is not prim and not override:
@@ -154,23 +157,13 @@ class Registry:
         self.provider[prim.name] = self.plugin
         return prim
 
-    def ufunc(self, ufunc):
-        impl = self.ufuncs.get(ufunc)
-        if impl is None:
-            raise NoRuleError(missing_rule_message(f"numpy.{ufunc.__name__}", ufunc.__name__))
-        return impl
-
-    def function(self, func):
-        impl = self.functions.get(func)
-        if impl is None:
-            raise NoRuleError(missing_rule_message(numpy_name(func), short_name(func)))
-        return impl
+    ufunc = staticmethod(DISPATCH.ufunc)
+    function = staticmethod(DISPATCH.function)
 
 
-def _primitive_type():
-    from .primitives import Primitive  # late: primitives -> tracked -> registry
-
-    return Primitive
+def _explain_missing(func):
+    return missing_rule_message(numpy_name(func), short_name(func))
 
 
+DISPATCH.explain_missing = _explain_missing
 REGISTRY = Registry()

@@ -18,11 +18,13 @@ import inspect
 import numpy as np
 
 from . import tree
-from .differentiate import grad
-from .plugins import ensure_loaded
-from .primitives import Primitive
+from .kernel.primitive import Primitive
+from .kernel.tracked import Tracked
+from .kernel.unbroadcast import sum_to
+from .packs import host as plugins
+from .packs.host import PLUGINS, ensure_loaded
 from .registry import REGISTRY
-from .tracked import Tracked
+from .transforms import grad
 
 __all__ = ["check_grads", "check_primitive", "numerical_grad", "GradientMismatch",
            "MissingRules", "pack_primitives", "missing_rules", "check_rules_complete",
@@ -258,8 +260,6 @@ def _projected(f, args, nums, mode, rng):
 def vdot(a, u):
     """``sum(a * u)`` with core primitives only (no reductions pack needed); ``u`` is constant
     and takes ``a``'s dtype."""
-    from .core_pack.shape import sum_to
-
     dtype = getattr(a, "dtype", np.dtype(np.float64))
     return sum_to(a * np.asarray(u, dtype=dtype), ())
 
@@ -336,8 +336,6 @@ def pack_primitives(pack):
     the implementation of a NumPy function, and those its implementations call (found in the
     names their code uses), so wrappers such as ``concatenate_`` count with their primitives."""
     ensure_loaded()
-    from .plugins import PLUGINS
-
     if pack not in PLUGINS:
         known = ", ".join(sorted(PLUGINS)) or "none"
         raise LookupError(f"yota: no plugin named {pack!r} is loaded (loaded: {known}); install it "
@@ -361,8 +359,6 @@ def pack_primitives(pack):
 
 def _module_root(pack):
     """The module a plugin was loaded from (``yota_linalg``, ``yota.core_pack``)."""
-    from . import plugins
-
     obj = plugins._manager.get_plugin(pack) if plugins._manager is not None else None
     if obj is None:
         return None

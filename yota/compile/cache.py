@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+from ..packs import host
+
 MAX_ENTRIES = 512
 MAX_VARIANTS = 8
 
@@ -89,6 +91,9 @@ CACHE = Cache()
 def clear_cache():
     """Forget every compiled program (and every function that fell back to dynamic mode)."""
     CACHE.clear()
+
+
+host.on_reload(clear_cache)  # compiled graphs call the old primitives' code directly
 
 
 def set_max_entries(n):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tracked import Tracked
+from ..kernel.tracked import Tracked
 
 
 class Var:

@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import tree
 from ..tree import field_names
-from ..tracked import Tracked
+from ..kernel.tracked import Tracked
 
 FUNCTION_DEPTH = 3    # closures of closures of closures are walked; deeper ones key by identity
 

@@ -10,8 +10,8 @@ import logging
 import threading
 import warnings
 
-from ..differentiate import _fn_name, grad_dynamic
-from ..tape import _state as _tape_state
+from ..kernel.tape import current_depth
+from ..tracing import _fn_name
 from . import codegen, interpret, passes
 from . import guards as guards_mod
 from .cache import CACHE, MAX_VARIANTS, Entry, Variant
@@ -35,9 +35,12 @@ class TooLarge(NotCompilable):
 _key_locks = {}
 
 
-def static_grad(f, args, kwargs, argnums=None):
-    """``grad`` in static mode: ``(value, GradientResult)``, compiled once per signature."""
-    if getattr(_tape_state, "depth", 0):
+def static_grad(f, args, kwargs, argnums, grad_dynamic):
+    """``grad`` in static mode: ``(value, GradientResult)``, compiled once per signature.
+
+    ``grad_dynamic(f, args, kwargs, argnums)`` computes the same without compiling; it runs
+    whenever static mode cannot apply."""
+    if current_depth():
         return grad_dynamic(f, args, kwargs, argnums)   # inside another trace: record, don't run
     try:
         key, inputs = signature(f, args, kwargs, argnums)
@@ -63,7 +66,7 @@ def static_call(tag, f, args, kwargs, argnums, build, dynamic):
     ``trace.Template``; ``dynamic()`` computes the same result without compiling and is used
     whenever static mode cannot apply. Returns what the template describes, with fresh arrays.
     """
-    if getattr(_tape_state, "depth", 0):
+    if current_depth():
         return dynamic()
     try:
         key, inputs = signature(f, args, kwargs, argnums, tag)
@@ -219,19 +222,15 @@ def _unsupported(f, exc):
                  "key", _fn_name(f), exc)
 
 
-def source(f, *args, argnums=None, **kwargs):
-    """The generated source of every compiled variant for this call's signature."""
+def source(f, args, kwargs, argnums, grad_dynamic):
+    """The generated source of every compiled variant of ``grad`` for this call's signature
+    (compiling it first, as ``static_grad`` would)."""
     key, inputs = signature(f, args, kwargs, argnums)
     entry = CACHE.get(key)
     if entry is None or not entry.variants:
-        static_grad(f, args, kwargs, argnums)
+        static_grad(f, args, kwargs, argnums, grad_dynamic)
         entry = CACHE.get(key)
     if entry is None or entry.dynamic or not entry.variants:
         reason = CACHE.dynamic_functions.get(_identity(f), "static tracing failed")
         return f"# {_fn_name(f)} runs in dynamic mode for this signature ({reason})\n"
     return "\n".join(v.source or repr(v.program) for v in entry.variants)
-
-
-def show_code(f, *args, argnums=None, **kwargs):
-    """Print the straight-line NumPy code that ``grad(f, *args)`` runs in static mode."""
-    print(source(f, *args, argnums=argnums, **kwargs), end="")

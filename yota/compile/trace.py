@@ -13,11 +13,11 @@ import numpy as np
 
 from .. import tree
 from ..core_pack import indexing, shape
-from ..differentiate import (_reentered, _wrap_argument, backward, check_scalar_output,
-                             normalize_argnums)
-from ..plugins import ensure_loaded
+from ..kernel.backward import backward
+from ..kernel.tape import Tape, reentered, tracing
+from ..packs.host import ensure_loaded
 from ..result import GradientResult
-from ..tape import Tape, tracing
+from ..tracing import _wrap_argument, check_scalar_output, normalize_argnums
 from .ir import GuardCheck, NotCompilable, Var, from_tape
 from .key import Lifter
 
@@ -85,7 +85,7 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
         out = g(*new_args, **new_kwargs)
         tape.forward_ops = len(tape.ops)
     traced = Traced(f, tape, params, out, args, nums)
-    with _reentered(tape):
+    with reentered(tape):
         template = build(traced)
     outputs = template.outputs
     program = from_tape(tape, [p.tracked for p in params], outputs,

@@ -1,6 +1,6 @@
 """The core's own primitives, registered through the same hook as any third-party pack."""
 from ..hookspecs import hookimpl
-from ..primitives import stop_gradient
+from ..kernel.primitive import stop_gradient
 from . import elementwise, indexing, inplace, rearrange, shape
 
 MODULES = (elementwise, shape, indexing, inplace, rearrange)

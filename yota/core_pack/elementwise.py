@@ -26,7 +26,8 @@ import math
 import numpy as np
 
 from ..errors import reject_out
-from ..primitives import Primitive, nondifferentiable, primitive
+from ..kernel.primitive import Primitive, nondifferentiable, primitive
+from ..kernel.unbroadcast import real
 from ..registry import ImplementationTable
 
 IMPLEMENTS = ImplementationTable()
@@ -252,16 +253,10 @@ conjugate = ufunc(np.conjugate, lambda dy, y, x: np.conj(dy))
 
 
 @primitive
-def real(x):
-    return np.real(x)
-
-
-@primitive
 def imag(x):
     return np.imag(x)
 
 
-real.defgrad(lambda dy, y, x: dy)          # the engine makes it complex for a complex x
 imag.defgrad(lambda dy, y, x: dy * -1j)    # y = Im z: dL/db = dy, held as -i dL/db
 
 

@@ -9,8 +9,10 @@ import operator
 import numpy as np
 
 from ..errors import reject_out
-from ..primitives import nondifferentiable, primitive
-from ..tracked import Tracked
+from ..kernel.primitive import nondifferentiable, primitive
+from ..kernel.tracked import Tracked
+from ..kernel.unbroadcast import astype, broadcast_to
+from . import shape as shape_
 
 IMPLEMENTS = {}
 
@@ -220,9 +222,7 @@ def _like_shape(a, dtype, shape):
 def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kwargs):
     dtype, shape = _like_shape(a, dtype, shape)
     if type(fill_value) is Tracked:  # the fill carries a gradient
-        from .shape import astype, broadcast_to, copy
-
-        return copy(broadcast_to(astype(fill_value, dtype), shape))
+        return shape_.copy(broadcast_to(astype(fill_value, dtype), shape))
     return filled(a, shape=shape, dtype=dtype, fill=fill_value)
 
 
@@ -264,11 +264,9 @@ def _holds_tracked(o):
 
 def _array(like, obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, **kwargs):
     """np.array(obj, like=x): nested lists of tracked values are stacked."""
-    from .shape import astype, copy as copy_, stack
-
     def build(o):
         if isinstance(o, (list, tuple)) and _holds_tracked(o):
-            return stack(*[build(e) for e in o], axis=0)
+            return shape_.stack(*[build(e) for e in o], axis=0)
         return o
 
     out = build(obj)
@@ -276,7 +274,7 @@ def _array(like, obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, **
         plain = np.asarray(out)
         out = filled(like, shape=plain.shape, dtype=plain.dtype, fill=0) + plain
     elif copy and out is obj:
-        out = copy_(out)
+        out = shape_.copy(out)
     if dtype is not None and np.dtype(dtype) != out.dtype:
         out = astype(out, dtype)
     if ndmin > out.ndim:

@@ -26,10 +26,11 @@ import operator
 import numpy as np
 
 from ..errors import InPlaceError
-from ..primitives import nondifferentiable, primitive
-from ..tracked import Tracked
-from .indexing import _is_basic, fill_index, getitem, split_index
-from .shape import astype, reshape, transpose
+from ..kernel.primitive import nondifferentiable, primitive
+from ..kernel.tracked import Tracked
+from .indexing import _is_basic, fill_index, getitem, index_add, split_index
+from .rearrange import along_axis_index
+from .shape import astype, broadcast_to_, reshape, transpose
 
 IMPLEMENTS = {}
 
@@ -368,8 +369,6 @@ def copyto(dst, src, casting="same_kind", where=True):
 
 
 def put_along_axis(arr, indices, values, axis):
-    from .rearrange import along_axis_index
-
     _tracked_target("put_along_axis", arr)
     arr[along_axis_index(arr, indices, axis)] = values
 
@@ -415,9 +414,6 @@ def put(a, ind, v, mode="raise"):
 def _ufunc_at(u):
     """np.add.at(a, indices, b): unbuffered, so repeated indices accumulate."""
     def at(a, indices, b=None):
-        from .indexing import index_add
-        from .shape import broadcast_to_
-
         _tracked_target(f"{u.__name__}.at", a)
         view_of = check_writable(a, f"numpy.{u.__name__}.at")
         template, parts = split_index(indices)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import YotaError, reject_out
-from ..primitives import primitive
+from ..kernel.primitive import primitive
 from ..registry import ImplementationTable
-from ..tracked import Tracked
+from ..kernel.tracked import Tracked
 from .indexing import getitem_, index_add
 from .shape import _axis, array_split, broadcast_arrays, broadcast_to_, concatenate_
 from .shape import copy as copy_array

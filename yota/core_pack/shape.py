@@ -2,7 +2,8 @@
 import numpy as np
 
 from ..errors import reject_out
-from ..primitives import Primitive, primitive
+from ..kernel.primitive import Primitive, primitive
+from ..kernel.unbroadcast import astype, broadcast_to, sum_to
 from ..registry import ImplementationTable
 
 IMPLEMENTS = ImplementationTable()
@@ -13,37 +14,7 @@ def _axis(axis, ndim):
     return axis + ndim if axis < 0 else axis
 
 
-# --- the engine's own: un-broadcasting and dtype fixing ----------------------------------------
-@primitive(nondiff_argnums=(1,))
-def sum_to(x, shape):
-    """Sum ``x`` down to ``shape`` (the inverse of broadcasting ``shape`` up to ``x.shape``)."""
-    x = np.asarray(x)
-    lead = x.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
-    out = x.sum(axis=axes, keepdims=True) if axes else x
-    return out.reshape(shape) if lead else out
-
-
-@primitive(nondiff_argnums=(1,))
-def broadcast_to(x, shape):
-    return np.broadcast_to(x, shape)
-
-
-sum_to.defgrad(lambda dy, y, x, shape: broadcast_to(dy, np.shape(x)))
-broadcast_to.defgrad(lambda dy, y, x, shape: sum_to(dy, np.shape(x)))
-
-
-@primitive(nondiff_argnums=(1,))
-def astype(x, dtype):
-    return np.asarray(x).astype(dtype)
-
-
-@astype.defgrad
-def _astype_grad(dy, y, x, dtype):
-    if x.dtype.kind != "c" and np.result_type(dy.dtype).kind == "c":
-        dy = np.real(dy)  # a real x gets the real part (see yota/backward.py)
-    return astype(dy, x.dtype)
+# --- the engine's own (yota.kernel.unbroadcast), registered here for NumPy ------------------------
 IMPLEMENTS["astype"] = astype
 
 

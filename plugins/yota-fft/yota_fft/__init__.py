@@ -17,7 +17,7 @@ import numpy as np
 
 import yota
 from yota.packs import pack_primitive
-from yota.registry import ImplementationTable
+from yota.extend import ImplementationTable
 
 __version__ = "0.1.0"
 __all__ = ["fftn_p", "ifftn_p", "rfft_p", "irfft_p", "yota_register_primitives"]

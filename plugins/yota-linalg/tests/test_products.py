@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import yota
-from yota.backward import backward
-from yota.differentiate import trace
+from yota.kernel.backward import backward
+from yota.tracing import trace
 
 DTYPES = [np.float64, np.float32]
 

@@ -32,7 +32,7 @@ import numpy as np
 from yota.core_pack.indexing import where
 from yota.core_pack.shape import concatenate
 from yota.errors import InputError
-from yota.primitives import primitive
+from yota.extend import primitive
 
 from ._memo import Memo
 from ._util import add_last, add_second_last, mT

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from yota.core_pack.indexing import index_add
 from yota.core_pack.shape import astype, reshape, transpose
-from yota.primitives import primitive
+from yota.extend import primitive
 
 from ._util import mT, ndim, normalize_axes, reject_out
 

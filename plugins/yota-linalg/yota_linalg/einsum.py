@@ -16,7 +16,7 @@ import string
 
 import numpy as np
 from yota.core_pack.shape import astype, broadcast_to, reshape
-from yota.primitives import Primitive
+from yota.extend import Primitive
 
 from ._util import reject_out
 

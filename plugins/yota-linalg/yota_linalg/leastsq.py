@@ -8,7 +8,7 @@ kept. Rules are written with matmul and pinv, so they differentiate again.
 from __future__ import annotations
 
 import numpy as np
-from yota.primitives import nondifferentiable, primitive
+from yota.extend import nondifferentiable, primitive
 
 from ._memo import Memo
 from ._util import add_last, mT, ndim

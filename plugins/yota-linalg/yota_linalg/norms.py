@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from yota.core_pack.indexing import where
 from yota.core_pack.shape import moveaxis, reshape, sum_to, transpose
-from yota.primitives import primitive
+from yota.extend import primitive
 
 from ._util import keep_shape, ndim, normalize_axes
 from .decompositions import svd_u, svd_vh

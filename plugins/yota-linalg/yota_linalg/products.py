@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from yota.core_pack.shape import moveaxis, reshape, stack, transpose
-from yota.primitives import Primitive
+from yota.extend import Primitive
 
 from ._util import (add_last, add_second_last, drop_last, drop_second_last, mT, ndim,
                     normalize_axes, reject_out)

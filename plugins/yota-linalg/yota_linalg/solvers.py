@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from yota.core_pack.shape import reshape, transpose
-from yota.primitives import nondifferentiable, primitive
+from yota.extend import nondifferentiable, primitive
 
 from ._util import add_last, add_second_last, drop_last, mT, ndim, reject_out
 from .products import matmul

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import yota
-from yota.backward import backward
-from yota.differentiate import trace
+from yota.kernel.backward import backward
+from yota.tracing import trace
 from yota.testing import check_grads
 from yota_nn import cross_entropy, logistic_loss, mse, relu
 

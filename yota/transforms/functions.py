@@ -16,14 +16,17 @@ import functools
 
 import numpy as np
 
-from . import tree
-from .backward import backward
-from .core_pack.indexing import _Slot  # the same placeholder an index template uses
-from .differentiate import (_fn_name, _reentered, check_scalar_output, gradient_result,
-                            leaf_kind, trace, unwrap)
-from .errors import InputError, NotScalarError, YotaError
-from .primitives import Primitive
-from .tracked import Tracked
+from .. import tree
+from ..compile import static_call
+from ..compile.ir import NotCompilable
+from ..compile.trace import Template, Zeros, build_grad
+from ..core_pack.indexing import _Slot  # the same placeholder an index template uses
+from ..errors import InputError, NotScalarError, YotaError
+from ..kernel.backward import backward
+from ..kernel.primitive import Primitive
+from ..kernel.tape import reentered as _reentered
+from ..kernel.tracked import Tracked
+from ..tracing import _fn_name, check_scalar_output, gradient_result, leaf_kind, trace, unwrap
 
 __all__ = ["value_and_grad", "gradient", "vjp", "jacobian", "hessian", "hvp", "checkpoint"]
 
@@ -133,8 +136,6 @@ def _positions(argnums, nargs):
 def _static_call(tag, f, args, kwargs, argnums, build, dynamic):
     """Compile through yota.compile (which runs ``dynamic()`` when static mode cannot apply:
     inside another trace, unkeyable arguments, a graph it cannot build)."""
-    from .compile import static_call
-
     return static_call(tag, f, args, kwargs, argnums, build, dynamic)
 
 
@@ -223,8 +224,6 @@ class value_and_grad(_Transform):
         return _plain(tape, out), _plain_tree(tape, aux), gradient_result(tr, grads)
 
     def build(self, traced):
-        from .compile.trace import build_grad
-
         out, aux = (_split_aux(self.name, self.f, traced.output) if self.has_aux
                     else (traced.output, None))
         _scalar_output(self.name, self.f, out)
@@ -329,11 +328,9 @@ def _jacobian_rows(tape, out, inputs, rewind):
     shape, dtype = _aval(out)
     n_rows = int(np.prod(shape, dtype=int))
     if not rewind and n_rows > STATIC_ROWS_MAX:
-        from .compile.ir import NotCompilable
-
         raise NotCompilable(
             f"{n_rows} backward passes would be unrolled into one graph (more than "
-            f"yota.transforms.STATIC_ROWS_MAX = {STATIC_ROWS_MAX}); computed dynamically")
+            f"yota.transforms.functions.STATIC_ROWS_MAX = {STATIC_ROWS_MAX}); computed dynamically")
     rows = {t._var: [] for t in inputs}
     if type(out) is not Tracked or out._tape is not tape:
         n = int(np.prod(shape, dtype=int))
@@ -407,8 +404,6 @@ class jacobian(_Transform):
                               finish=lambda x, t, shape: _own(unwrap(tape, x), t, shape))
 
     def build(self, traced):
-        from .compile.trace import Template, Zeros
-
         out = traced.output
         _float_output(self.name, self.f, out)
         nums, single = _positions(self.argnums, len(traced.args))
@@ -477,8 +472,6 @@ class hessian(_Transform):
                              finish=lambda x, t, shape: _own(unwrap(tape, x), t, shape))
 
     def build(self, traced):
-        from .compile.trace import Template, Zeros
-
         (i,), _ = _positions(self.argnums, len(traced.args))
         t = self._input(_static_params(traced, i), len(traced.args))
         tpl = Template()

@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from .errors import YotaError
+from ..errors import YotaError
 from .tracked import Tracked
 
 _state = threading.local()
@@ -171,6 +171,21 @@ class Tape:
         lines += [repr(g) for g in self.guards]
         lines.append("outputs: " + ", ".join(_show(o) for o in self.outputs))
         return "\n".join(lines)
+
+
+class reentered:
+    """Make ``tape`` the innermost tape again while its backward pass is recorded on it."""
+
+    def __init__(self, tape):
+        self.tape = tape
+
+    def __enter__(self):
+        self.saved = current_depth()
+        _state.depth = self.tape.depth
+
+    def __exit__(self, *exc):
+        _state.depth = self.saved
+        return False
 
 
 class tracing:

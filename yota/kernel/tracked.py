@@ -1,7 +1,7 @@
 """The tracked value: wraps an array or float during tracing and records every call on a tape.
 
 Operators, ndarray methods and NumPy's ``__array_ufunc__``/``__array_function__`` protocols all end
-in the registry, which maps each NumPy callable to a yota implementation made of primitives.
+in the dispatch table (dispatch.py), which maps each NumPy callable to a yota implementation made of primitives.
 """
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ import sys
 
 import numpy as np
 
-from .errors import ConcretizationError, InPlaceError, YotaError, reject_out
-from .registry import REGISTRY
+from ..errors import ConcretizationError, InPlaceError, YotaError, reject_out
+from .dispatch import DISPATCH
 
-_ufuncs = REGISTRY.ufuncs      # the dict itself: a lookup per operator, nothing more
+_ufuncs = DISPATCH.ufuncs      # the dict itself: a lookup per operator, nothing more
 
 
 def _ufunc(u):
     try:
         return _ufuncs[u]
     except KeyError:
-        return REGISTRY.ufunc(u)  # raises the "no implementation" error
+        return DISPATCH.ufunc(u)  # raises the "no implementation" error
 
 
 def _binary(u):
@@ -45,7 +45,7 @@ def _unary(u):
 
 def _inplace(op):
     def iop(self, other):
-        return REGISTRY.function(op)(self, other)
+        return DISPATCH.function(op)(self, other)
 
     iop.__name__ = op.__name__
     return iop
@@ -149,19 +149,19 @@ class Tracked:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "__call__":
             if kwargs:  # out= (a tracked out is written in place), where=, dtype=
-                return REGISTRY.function("ufunc_with_keywords")(ufunc, method, inputs, kwargs)
+                return DISPATCH.function("ufunc_with_keywords")(ufunc, method, inputs, kwargs)
             return _ufunc(ufunc)(*inputs)
         if "out" in kwargs:
             reject_out(f"{ufunc.__name__}.{method}", kwargs.pop("out"))
-        return REGISTRY.function((ufunc, method))(*inputs, **kwargs)
+        return DISPATCH.function((ufunc, method))(*inputs, **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        impl = REGISTRY.functions.get(func)
+        impl = DISPATCH.functions.get(func)
         if impl is None:
-            creator = REGISTRY.functions.get(("like", func))  # np.zeros(shape, like=x)...
+            creator = DISPATCH.functions.get(("like", func))  # np.zeros(shape, like=x)...
             if creator is not None:
                 return creator(self, *args, **kwargs)
-            impl = REGISTRY.function(func)
+            impl = DISPATCH.function(func)
         return impl(*args, **kwargs)
 
     def __array__(self, dtype=None, copy=None):
@@ -217,12 +217,12 @@ class Tracked:
 
     # --- indexing ----------------------------------------------------------------------------
     def __getitem__(self, index):
-        return REGISTRY.function(operator.getitem)(self, index)
+        return DISPATCH.function(operator.getitem)(self, index)
 
     def __setitem__(self, index, value):
         # A functional update recorded on the tape, then this object is rebound to the result
         # (yota/core_pack/inplace.py), so every holder of it sees the write, as in NumPy.
-        REGISTRY.function(operator.setitem)(self, index, value)
+        DISPATCH.function(operator.setitem)(self, index, value)
 
     # --- arithmetic --------------------------------------------------------------------------
     __add__, __radd__ = _binary(np.add)
@@ -293,7 +293,7 @@ class Tracked:
     imag = property(lambda self: np.imag(self))
 
     def fill(self, value):
-        REGISTRY.function("fill")(self, value)
+        DISPATCH.function("fill")(self, value)
 
     def put(self, indices, values, mode="raise"):
         np.put(self, indices, values, mode=mode)
@@ -316,7 +316,7 @@ class Tracked:
         return np.reshape(self, (-1,), order=order)
 
     def astype(self, dtype, copy=True, **kwargs):
-        return REGISTRY.function("astype")(self, dtype)
+        return DISPATCH.function("astype")(self, dtype)
 
     def copy(self, order="C"):
         return np.copy(self)

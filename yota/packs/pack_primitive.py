@@ -15,10 +15,11 @@ pack must list the primitive (``registry.add_primitive`` or ``registry.implement
 """
 from __future__ import annotations
 
-from .errors import NoRuleError
-from .primitives import Primitive
-from .registry import REGISTRY
-from .tracked import Tracked
+from ..errors import NoRuleError
+from ..kernel.primitive import Primitive
+from ..kernel.tracked import Tracked
+from . import host as plugins
+from ..registry import REGISTRY
 
 __all__ = ["PackPrimitive", "pack_primitive"]
 
@@ -56,8 +57,6 @@ def pack_primitive(fn=None, *, pack, name=None, differentiable=True, nondiff_arg
 
 def _refuse(prim):
     """Raise, saying why the pack's rules are not in use; return if they are after loading."""
-    from . import plugins
-
     plugins.ensure_loaded()
     current = _registered.get(prim.name)
     if current is prim:

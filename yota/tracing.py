@@ -1,7 +1,8 @@
-"""``grad``: trace a function on tracked inputs, record the backward pass, collect gradients.
+"""Tracing a user function: its arguments become tape inputs, its output is checked, and
+per-variable gradients become the GradientResult users see.
 
-This module is the dynamic path (trace every call). Static mode goes through ``yota.compile``
-when it is available and falls back here.
+Both executors use it: the dynamic one (transforms, every call) and the static one
+(``yota.compile``, once per signature).
 """
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ import numbers
 import numpy as np
 
 from . import tree
-from .backward import backward
 from .errors import InputError, NotScalarError, YotaError
-from .plugins import ensure_loaded
+from .kernel.tape import tracing
+from .kernel.tracked import Tracked
+from .packs.host import ensure_loaded
 from .result import GradientResult
-from .tape import tracing
-from .tracked import Tracked
 
-__all__ = ["grad", "trace", "Trace"]
+__all__ = ["trace", "Trace", "check_scalar_output", "gradient_result", "normalize_argnums"]
 
 
 def _fn_name(f):
@@ -216,64 +216,3 @@ def _scalar_like(value, g):
 
 def unwrap(tape, x):
     return x._value if type(x) is Tracked and x._tape is tape else x
-
-
-def grad(f, *args, dynamic=False, argnums=None, **kwargs):
-    """Value and gradients of a scalar function: ``val, g = grad(f, *args)``.
-
-    ``g[i]`` is the gradient w.r.t. argument ``i`` (see GradientResult). Keyword arguments
-    other than ``dynamic`` and ``argnums`` are passed to ``f`` and never differentiated.
-    ``dynamic=True`` re-traces on every call; the default static mode compiles once per input
-    signature when the compiler is available.
-    """
-    if not dynamic:
-        static = _static_grad()
-        if static is not None:
-            return static(f, args, kwargs, argnums)
-    return grad_dynamic(f, args, kwargs, argnums)
-
-
-def grad_dynamic(f, args, kwargs, argnums=None):
-    tr, tape = trace(f, args, kwargs, argnums)
-    out = tr.output
-    check_scalar_output(f, out)
-    seed = np.ones((), dtype=out.dtype if hasattr(out, "dtype") else np.float64)
-    grads = backward(tape, out, seed, record=False)
-    value = unwrap(tape, out)
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
-    result = gradient_result(tr, grads)
-    tape.release()
-    return value, result
-
-
-class _reentered:
-    """Make ``tape`` the innermost tape again while its backward pass is recorded."""
-
-    def __init__(self, tape):
-        self.tape = tape
-
-    def __enter__(self):
-        from . import tape as tape_module
-
-        self.saved = tape_module.current_depth()
-        tape_module._state.depth = self.tape.depth
-
-    def __exit__(self, *exc):
-        from . import tape as tape_module
-
-        tape_module._state.depth = self.saved
-        return False
-
-
-_STATIC = []
-
-
-def _static_grad():
-    """The static-graph entry point (yota.compile.static_grad), imported once."""
-    if _STATIC:
-        return _STATIC[0]
-    from .compile import static_grad
-
-    _STATIC.append(static_grad)
-    return static_grad

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import NoRuleError, RuleError
+from ..errors import NoRuleError, RuleError
 from .tracked import Tracked
+from .unbroadcast import astype, real, sum_to
 
 
 def backward(tape, output, seed, record=True):
@@ -26,9 +27,6 @@ def backward(tape, output, seed, record=True):
     backward pass is not recorded here (a plain first-order ``grad`` needs no record of it and
     runs faster); values tracked by an outer tape still record there, so nesting keeps working.
     """
-    from .core_pack.elementwise import real
-    from .core_pack.shape import astype, sum_to
-
     if type(output) is not Tracked:
         return {}
     if output._tape is not tape:
@@ -76,14 +74,14 @@ def backward(tape, output, seed, record=True):
             except AttributeError:
                 fits = False
             if not fits:
-                ga = _fit(ga, arg, prim, argnum, sum_to, astype, real)
+                ga = _fit(ga, arg, prim, argnum)
             var = arg._var
             prev = get(var)
             grads[var] = ga if prev is None else prev + ga
     return grads
 
 
-def _fit(g, arg, prim, argnum, sum_to, astype, real):
+def _fit(g, arg, prim, argnum):
     """Bring a rule's result to the argument's shape (summing broadcast axes) and dtype.
 
     A complex gradient for a real argument keeps its real part (see the module docstring)."""

@@ -1,0 +1,197 @@
+"""Finding, loading and listing plugins. Runs once per process, never per operation.
+
+Plugins are distributions that declare an entry point in the group ``yota``. The core's own
+primitives are registered through the same hook, first. Environment variables, as in pytest:
+
+- ``YOTA_DISABLE_PLUGINS=yota-nn,yota-linalg`` skips the named plugins (distribution or entry-point
+  names);
+- ``YOTA_DISABLE_PLUGIN_AUTOLOAD=1`` loads no entry points: only the core and plugins registered
+  with :func:`register`.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from importlib import metadata
+
+import attrs
+import pluggy
+
+from .. import core_pack
+from ..errors import PluginConflictError, PluginError
+from .. import hookspecs
+from ..registry import REGISTRY
+
+ENTRY_POINT_GROUP = "yota"
+CORE_NAME = "yota-core"
+
+_lock = threading.RLock()
+_loaded = False
+_manager = None
+_explicit = []          # (name, plugin object) registered by hand
+_on_reload = []         # callbacks run when the packs are loaded again (the static cache's clear)
+PLUGINS = {}            # name -> PluginInfo, for `yota plugins`
+
+
+@attrs.define
+class PluginInfo:
+    name: str
+    version: str | None
+    status: str                  # "loaded", "disabled", "failed"
+    primitives: int = 0
+    functions: int = 0
+    error: str | None = None
+
+
+def _disabled_names():
+    raw = os.environ.get("YOTA_DISABLE_PLUGINS", "")
+    return {n.strip() for n in raw.split(",") if n.strip()}
+
+
+def _autoload():
+    return os.environ.get("YOTA_DISABLE_PLUGIN_AUTOLOAD", "").strip() in ("", "0", "false")
+
+
+def register(plugin, name=None):
+    """Register a plugin object (module or class instance with hook implementations) by hand.
+
+    Before the first use of yota it joins the normal loading; afterwards it registers at once.
+    """
+    name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+    with _lock:
+        _explicit.append((name, plugin))
+        if _loaded:
+            _register_one(_manager, name, plugin, version=None)
+
+
+def ensure_loaded():
+    """Load every plugin once (cheap after the first call)."""
+    if not _loaded:
+        _load()
+    return REGISTRY
+
+
+def on_reload(callback):
+    """Call ``callback()`` whenever the packs are loaded again: the static cache registers its
+    ``clear_cache`` here, since compiled graphs call the old primitives' code directly."""
+    _on_reload.append(callback)
+
+
+def reload():
+    """Forget what was loaded and load again (tests; after changing the environment variables)."""
+    global _loaded
+
+    with _lock:
+        for callback in _on_reload:
+            callback()
+        REGISTRY.restore(({}, {}, {}, {}))
+        PLUGINS.clear()
+        _loaded = False
+        _load()
+
+
+def _load():
+    global _loaded, _manager
+    with _lock:
+        if _loaded:
+            return
+        # from scratch, also after a load that raised (a conflict) left half a registry behind
+        REGISTRY.restore(({}, {}, {}, {}))
+        PLUGINS.clear()
+        pm = pluggy.PluginManager("yota")
+        pm.add_hookspecs(hookspecs)
+        _manager = pm
+        _register_one(pm, CORE_NAME, core_pack, version=_version("yota-ad"))
+        disabled = _disabled_names()
+        if _autoload():
+            eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+            for ep in eps:
+                dist = getattr(ep, "dist", None)
+                dist_name = dist.name if dist is not None else ep.name
+                if ep.value.split(":")[0] == core_pack.__name__:
+                    continue
+                if dist_name in disabled or ep.name in disabled:
+                    PLUGINS[dist_name] = PluginInfo(dist_name, _dist_version(dist), "disabled")
+                    continue
+                if dist_name in PLUGINS:
+                    # pluggy would skip a second entry point silently; we say so.
+                    raise PluginConflictError(
+                        f"yota: two entry points in group 'yota' are named {dist_name!r}; "
+                        "rename one of the distributions' entry points"
+                    )
+                try:
+                    plugin = ep.load()
+                except Exception as exc:  # a broken pack must not take the others down
+                    _failed(dist_name, _dist_version(dist), exc, "importing it")
+                    continue
+                _register_one(pm, dist_name, plugin, version=_dist_version(dist), strict=False)
+        for name, plugin in _explicit:
+            if name not in disabled:
+                _register_one(pm, name, plugin, version=None)
+        _loaded = True
+
+
+def _register_one(pm, name, plugin, version, strict=True):
+    """Run one plugin's hook. Conflicts always raise; any other failure of an installed pack
+    (``strict=False``) skips it with a warning, a pack registered by hand raises."""
+    if pm.is_registered(plugin) and pm.get_name(plugin) != name:
+        return  # an installed pack also registered by hand: it is loaded already
+    if pm.get_plugin(name) is None:
+        pm.register(plugin, name=name)
+    before_p, before_f = len(REGISTRY.primitives), len(REGISTRY.ufuncs) + len(REGISTRY.functions)
+    impls = [i for i in pm.hook.yota_register_primitives.get_hookimpls() if i.plugin_name == name]
+    snapshot = REGISTRY.snapshot()
+    REGISTRY.plugin = name
+    try:
+        for impl in impls:
+            impl.function(registry=REGISTRY)
+    except PluginConflictError:
+        raise
+    except Exception as exc:
+        if strict and isinstance(exc, PluginError):
+            REGISTRY.restore(snapshot)
+            pm.unregister(name=name)
+            raise
+        REGISTRY.restore(snapshot)
+        pm.unregister(name=name)
+        _failed(name, version, exc, "running its yota_register_primitives hook")
+        return
+    finally:
+        REGISTRY.plugin = None
+    PLUGINS[name] = PluginInfo(
+        name, version, "loaded",
+        primitives=len(REGISTRY.primitives) - before_p,
+        functions=len(REGISTRY.ufuncs) + len(REGISTRY.functions) - before_f,
+    )
+
+
+def _failed(name, version, exc, when):
+    message = f"{type(exc).__name__}: {exc}"
+    PLUGINS[name] = PluginInfo(name, version, "failed", error=message)
+    warnings.warn(
+        f"yota: plugin {name!r} was skipped because it raised while {when} ({message}); "
+        f"the other plugins still work. Disable it with YOTA_DISABLE_PLUGINS={name}.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _dist_version(dist):
+    try:
+        return dist.version if dist is not None else None
+    except Exception:
+        return None
+
+
+def _version(dist_name):
+    try:
+        return metadata.version(dist_name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def plugin_of(key):
+    """Which plugin supplied a primitive name or NumPy callable."""
+    ensure_loaded()
+    return REGISTRY.provider.get(key)
