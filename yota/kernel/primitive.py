@@ -1,13 +1,30 @@
-"""Primitives: the functions yota knows how to differentiate, each with its gradient rules.
+"""Primitives: the functions yota knows how to differentiate, each with its table of rules.
 
 A primitive wraps a plain NumPy implementation. Called on tracked values it records itself on the
-innermost tape; called on plain values it just runs the implementation. Its gradient rules, one
-per argument, have the signature ``rule(dy, y, *args, **kwargs)`` and are written with primitives
-themselves, so the backward pass is recorded too (and can be differentiated again).
+innermost tape; called on plain values it just runs the implementation.
+
+Everything a transformation needs to know about a primitive lives in the primitive itself, one
+entry per transformation (as in JAX's autodidax), declared beside it through the same public API
+by the core and by every pack:
+
+- ``rules``: gradient rules, one per argument, ``rule(dy, y, *args, **kwargs)``, written with
+  primitives themselves so the backward pass is recorded too (``defgrad``);
+- ``static_shape``: the output's shape and dtype follow from the inputs' shapes and dtypes (so a
+  compiled program needs no shape guard), ``True``/``False`` or ``fn(args, kwargs, avals)``;
+- ``fresh``: the output is always a new buffer that shares memory with no input;
+- ``noop``: ``fn(args, kwargs, avals, out_aval)`` -> the argument the call merely passes on at
+  these shapes and dtypes (a reshape to the same shape), or None;
+- ``writes_through``: for a view-making primitive, ``fn(op, new)`` writes ``new`` (the view's
+  new content) into the view's base (``x[0][1] = 5`` writes into ``x``);
+- ``emitters``: per compile backend, how to emit a call (``defemit("numpy", fn)``).
+
+``declare(...)`` sets the flags; a code generator or pass asks the primitive, never a list.
 """
 from __future__ import annotations
 
 import functools
+
+import numpy as np
 
 from .tracked import Tracked
 
@@ -17,7 +34,9 @@ __all__ = ["Primitive", "primitive", "defgrad", "nondifferentiable", "stop_gradi
 class Primitive:
     """A named NumPy function with a vector-Jacobian product (a "rule") per argument."""
 
-    __slots__ = ("impl", "name", "rules", "differentiable", "nondiff_argnums", "__dict__")
+    __slots__ = ("impl", "name", "rules", "differentiable", "nondiff_argnums",
+                 "static_shape", "fresh", "noop", "writes_through", "emitters",
+                 "__dict__")  # __dict__ holds functools.wraps' metadata (__doc__...) only
 
     def __init__(self, impl, name=None, differentiable=True, nondiff_argnums=()):
         self.impl = impl
@@ -25,6 +44,12 @@ class Primitive:
         self.rules = {}
         self.differentiable = differentiable
         self.nondiff_argnums = frozenset(nondiff_argnums)
+        ufunc = isinstance(impl, np.ufunc)
+        self.static_shape = ufunc          # NumPy's ufuncs broadcast: shapes follow from shapes
+        self.fresh = ufunc and impl.nout == 1
+        self.noop = None
+        self.writes_through = None
+        self.emitters = {}
         functools.update_wrapper(self, impl, updated=())
 
     def __call__(self, *args, **kwargs):
@@ -65,6 +90,41 @@ class Primitive:
                 self.rules[argnum] = rule
         return self
 
+    def __setattr__(self, name, value):
+        # The table is closed: a misspelt or invented entry is an error, not a silent no-op.
+        if name not in _WRAPPER and type(getattr(type(self), name, None)) is not _SLOT:
+            raise AttributeError(
+                f"yota: primitive {getattr(self, 'name', '?')} has no table entry {name!r}; "
+                "set its entries with prim.declare(static_shape=..., fresh=..., noop=..., "
+                "writes_through=...), prim.defgrad(...) and prim.defemit(backend, ...)")
+        object.__setattr__(self, name, value)
+
+    def declare(self, *, static_shape=None, fresh=None, noop=None, writes_through=None):
+        """Set entries of the primitive's table (see the module docstring); returns self."""
+        if static_shape is not None:
+            self.static_shape = static_shape
+        if fresh is not None:
+            self.fresh = bool(fresh)
+        if noop is not None:
+            self.noop = noop
+        if writes_through is not None:
+            self.writes_through = writes_through
+        return self
+
+    def defemit(self, backend, emitter=None):
+        """How the compile backend ``backend`` ("numpy", ...) emits a call of this primitive:
+        ``emitter(em, ins)`` returns the expression's source, or None to call ``impl``.
+        Usable as a decorator: ``@prim.defemit("numpy")``."""
+        if emitter is None:
+            return lambda e: self.defemit(backend, e)
+        self.emitters[backend] = emitter
+        return emitter
+
+    def output_shape_is_static(self, args, kwargs, avals):
+        """Does the output's shape follow from the inputs' shapes and dtypes?"""
+        fixed = self.static_shape
+        return fixed(args, kwargs, avals) if callable(fixed) else bool(fixed)
+
     def __get__(self, obj, objtype=None):
         # Used as a method (e.g. a primitive stored on a class) it binds like a function.
         if obj is None:
@@ -74,6 +134,10 @@ class Primitive:
     def __repr__(self):
         kind = "primitive" if self.differentiable else "non-differentiable primitive"
         return f"<yota {kind} {self.name}>"
+
+
+_WRAPPER = frozenset(functools.WRAPPER_ASSIGNMENTS) | {"__wrapped__"}
+_SLOT = type(Primitive.impl)  # the descriptor type of a __slots__ entry
 
 
 class _EveryArgument(dict):
@@ -115,7 +179,7 @@ Recorded like any primitive, so static graphs recompute it from the inputs on ev
 value taken out of the computation by hand would be baked in). ``float(yota.stop_gradient(x))``
 is how to get a Python number from a tracked float on purpose: ``float(x)`` itself raises
 ConcretizationError, since it would silently drop the gradient."""
-stop_gradient.static_shape = True  # yota.compile: the output's shape is the input's
+stop_gradient.declare(static_shape=True)  # the output's shape is the input's
 
 
 def defgrad(fn, rule, argnum=0):
