@@ -3,8 +3,9 @@
 Every instruction calls its primitive's NumPy implementation directly, with no tracked values
 and no dispatch, unless the primitive's table has an emitter for this backend, ``"numpy"``
 (operators for arithmetic, subscripts for indexing, methods for reshapes: yota.kernel.emit says
-how one is written). Constants the source cannot spell as literals live in the function's globals (``c0``, ``c1``...). Guards
-return the index of the failing guard; a successful call returns ``(value, GradientResult)``.
+how one is written). Constants the source cannot spell as literals live in the function's
+globals (``c0``, ``c1``...). Guards return the index of the failing guard; a successful call
+returns ``(value, GradientResult)``.
 """
 from __future__ import annotations
 
