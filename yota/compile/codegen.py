@@ -1,9 +1,11 @@
 """Code generation: a Program becomes the source of one straight-line Python function.
 
-Every instruction calls its primitive's NumPy implementation directly (operators for arithmetic,
-subscripts for indexing, methods for reshapes), with no tracked values and no dispatch. Constants
-the source cannot spell as literals live in the function's globals (``c0``, ``c1``...). Guards
-return the index of the failing guard; a successful call returns ``(value, GradientResult)``.
+Every instruction calls its primitive's NumPy implementation directly, with no tracked values
+and no dispatch, unless the primitive's table has an emitter for this backend, ``"numpy"``
+(operators for arithmetic, subscripts for indexing, methods for reshapes: yota.kernel.emit says
+how one is written). Constants the source cannot spell as literals live in the function's
+globals (``c0``, ``c1``...). Guards return the index of the failing guard; a successful call
+returns ``(value, GradientResult)``.
 """
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ import re
 
 import numpy as np
 
-from ..core_pack import indexing, shape
 from ..result import GradientResult
 from . import guards as guards_mod
 from .ir import Var
@@ -22,11 +23,7 @@ from .ir import Var
 # (dropping even small ones lets NumPy reuse their memory at once: measured faster on W3).
 DEL_MIN_BYTES = 0
 
-_BINARY = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/",
-           np.power: "**", np.matmul: "@", np.floor_divide: "//", np.remainder: "%"}
-_AUGMENTED = {np.add, np.subtract, np.multiply, np.true_divide, np.power}
-_COMMUTATIVE = {np.add, np.multiply}
-_UNARY = {np.negative: "-"}
+BACKEND = "numpy"  # the key of this code generator's entries in a primitive's ``emitters``
 
 
 class Namer:
@@ -93,6 +90,15 @@ class _Emitter:
             self.keep.append(value)
         return name
 
+    def aval(self, a):
+        """A variable argument's type, shape and dtype; None for a constant."""
+        return self.avals[a.n] if type(a) is Var else None
+
+    @staticmethod
+    def is_operand(a):
+        """Operators are safe on variables and numbers (a list would repeat, not add)."""
+        return _operand(a)
+
     def ref(self, a):
         if type(a) is Var:
             return self.names[a.n]
@@ -117,15 +123,10 @@ class _Emitter:
         self.lines.append(f"{target} = {self.expr(ins)}")
 
     def expr(self, ins):
-        prim, fn, args = ins.prim, ins.fn, ins.args
-        if not ins.kwargs and all(_operand(a) for a in args):
-            if fn in _BINARY and len(args) == 2:
-                return f"{self.ref(args[0])} {_BINARY[fn]} {self.ref(args[1])}"
-            if fn in _UNARY and len(args) == 1:
-                return f"{_UNARY[fn]}{self.ref(args[0])}"
-        special = _SPECIAL.get(prim)
-        if special is not None:
-            text = special(self, ins)
+        prim, fn = ins.prim, ins.fn
+        emitter = prim.emitters.get(BACKEND)
+        if emitter is not None:
+            text = emitter(self, ins)
             if text is not None:
                 return text
         text = f"{self.impl(prim)}({self.call_args(ins)})"
@@ -138,14 +139,12 @@ class _Emitter:
         return text
 
     def inplace(self, ins):
-        fn, args, pos = ins.fn, ins.args, ins.inplace
-        target = self.names[args[pos].n]
-        other = [a for i, a in enumerate(args) if i != pos]
-        if fn in _AUGMENTED and len(args) == 2 and (pos == 0 or fn in _COMMUTATIVE) \
-                and _operand(other[0]):
-            self.lines.append(f"{target} {_BINARY[fn]}= {self.ref(other[0])}")
-        else:
-            self.lines.append(f"{self.impl(ins.prim)}({self.call_args(ins)}, out={target})")
+        target = self.names[ins.args[ins.inplace].n]
+        emitter = ins.prim.emitters.get(BACKEND)
+        statement = emitter(self, ins) if emitter is not None else None
+        if statement is None:
+            statement = f"{self.impl(ins.prim)}({self.call_args(ins)}, out={target})"
+        self.lines.append(statement)
         self.names[ins.out] = target
 
     # --- the function ----------------------------------------------------------------------
@@ -195,99 +194,10 @@ def _dtype_hint(value):
     return None
 
 
-def _subscript_part(em, p, parts):
-    if type(p) is indexing._Slot:
-        return em.ref(parts[p.n])
-    if type(p) is slice:
-        vals = (p.start, p.stop, p.step)
-        if all(v is None or type(v) is int for v in vals):
-            start, stop, step = ("" if v is None else repr(v) for v in vals)
-            return f"{start}:{stop}" + (f":{step}" if step else "")
-        return em.const(p)
-    if p is Ellipsis:
-        return "..."
-    return em.const(p)
-
-
-def _getitem(em, ins):
-    x, parts = ins.args[0], ins.args[1:]
-    index = ins.kwargs["index"]
-    if type(index) is tuple:
-        if not index:
-            return f"{em.ref(x)}[()]"
-        inner = ", ".join(_subscript_part(em, p, parts) for p in index)
-        return f"{em.ref(x)}[{inner}{',' if len(index) == 1 else ''}]"
-    if type(index) is indexing._Slot or type(index) is slice or type(index) is int:
-        return f"{em.ref(x)}[{_subscript_part(em, index, parts)}]"
-    return f"{em.ref(x)}[{em.const(index)}]"
-
-
-def _is_array(em, a):
-    return type(a) is Var and em.avals[a.n].is_array
-
-
-def _reshape(em, ins):
-    x = ins.args[0]
-    order = ins.kwargs.get("order", ins.args[2] if len(ins.args) > 2 else "C")
-    if not _is_array(em, x) or order != "C" or len(ins.args) < 2:
-        return None
-    return f"{em.ref(x)}.reshape({em.const(tuple(em.avals[ins.out].shape))})"
-
-
-def _transpose(em, ins):
-    x = ins.args[0]
-    if not _is_array(em, x):
-        return None
-    axes = ins.args[1] if len(ins.args) > 1 else ins.kwargs.get("axes")
-    if axes is None:
-        return f"{em.ref(x)}.T"
-    return f"{em.ref(x)}.transpose({em.const(tuple(axes))})"
-
-
-def _sum_to(em, ins):
-    x = ins.args[0]
-    if not _is_array(em, x):
-        return None
-    have, want = em.avals[x.n].shape, tuple(em.avals[ins.out].shape)
-    lead = len(have) - len(want)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(want)
-                                      if n == 1 and have[lead + i] != 1)
-    if not axes:
-        return None
-    if len(axes) == lead:  # only leading axes: summing them away gives the shape directly
-        return f"{em.ref(x)}.sum(axis={em.const(axes)})"
-    text = f"{em.ref(x)}.sum(axis={em.const(axes)}, keepdims=True)"
-    if lead:
-        text += f".reshape({em.const(want)})"
-    return text
-
-
-def _astype(em, ins):
-    x = ins.args[0]
-    if type(x) is not Var or em.avals[x.n].dtype is None:
-        return None
-    dtype = ins.args[1] if len(ins.args) > 1 else ins.kwargs.get("dtype")
-    out = em.avals[ins.out]
-    if out.type is not np.ndarray and out.type is not em.avals[x.n].type:
-        return None
-    if em.avals[x.n].type is np.ndarray and out.type is np.ndarray:
-        return f"{em.ref(x)}.astype({em.const(np.dtype(dtype))})"
-    return None
-
-
-_SPECIAL = {
-    indexing.getitem: _getitem,
-    shape.reshape: _reshape,
-    shape.transpose: _transpose,
-    shape.sum_to: _sum_to,
-    shape.astype: _astype,
-}
-
-
 def register_emitter(prim, emitter):
-    """Let a pack emit readable source for its primitive: ``emitter(em, ins)`` returns an
-    expression string (or None to fall back to calling ``prim.impl``)."""
-    _SPECIAL[prim] = emitter
+    """Former spelling of ``prim.defemit("numpy", emitter)``, kept for packs that used it; its
+    emitters never saw in-place instructions, so they still don't."""
+    prim.defemit(BACKEND, lambda em, ins: None if ins.inplace is not None else emitter(em, ins))
 
 
 def generate(program, result, fname="compiled"):

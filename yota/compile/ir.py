@@ -79,6 +79,7 @@ class Instr:
     def fn(self):
         return self.prim.impl
 
+
     def vars(self):
         """Variable numbers read by this instruction, in order (with repeats)."""
         return list(iter_vars(self.args))
@@ -105,6 +106,12 @@ class GuardCheck:
 
     def __repr__(self):
         return f"guard {self.kind}(%{self.var}) == {self.value!r}"
+
+
+def arg_avals(ins, avals):
+    """What a primitive's table rules see of the arguments: per positional argument, the Aval of
+    a variable, None for a constant."""
+    return [avals[a.n] if type(a) is Var else None for a in ins.args]
 
 
 class Program:

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core_pack import elementwise, shape
-from ..core_pack.indexing import index_add as _index_add
 from . import guards as guards_mod
-from .ir import Var, has_var, iter_vars, substitute
+from .ir import Var, arg_avals, has_var, iter_vars, substitute
 
 # Writing in place pays even for tiny arrays: it spares NumPy an allocation (W3 measured).
 INPLACE_MIN_BYTES = 0
@@ -73,38 +71,13 @@ def fold_constants(program):
 
 
 # --- no-op removal -----------------------------------------------------------------------------
-def _is_one(c):
-    if isinstance(c, (bool, np.bool_)):
-        return False
-    if isinstance(c, (int, float, np.number)):
-        return c == 1
-    if isinstance(c, np.ndarray) and c.dtype.kind in "fiu" and c.size:
-        return bool(np.all(c == 1))
-    return False
-
-
 def _noop_source(ins, avals):
-    """The argument an instruction merely passes on at these shapes and dtypes, or None."""
-    prim, args = ins.prim, ins.args
-    out = avals[ins.out]
-    first = args[0] if args else None
-    if type(first) is Var and avals[first.n].same(out):
-        if prim is shape.reshape or prim is shape.sum_to or prim is shape.broadcast_to \
-                or prim is shape.astype or prim is elementwise.positive:
-            return first
-        if prim is shape.transpose:
-            axes = args[1] if len(args) > 1 else ins.kwargs.get("axes")
-            ndim = len(out.shape)
-            if (axes is None and ndim <= 1) or (
-                    axes is not None and tuple(axes) == tuple(range(ndim))):
-                return first
-    if prim is elementwise.multiply and len(args) == 2 and not ins.kwargs:
-        a, b = args
-        for var, const in ((a, b), (b, a)):
-            if type(var) is Var and type(const) is not Var and _is_one(const) \
-                    and avals[var.n].same(out):
-                return var
-    return None
+    """The argument an instruction merely passes on at these shapes and dtypes (its primitive's
+    ``noop`` rule says), or None."""
+    noop = ins.prim.noop
+    if noop is None:
+        return None
+    return noop(ins.args, ins.kwargs, arg_avals(ins, avals), avals[ins.out])
 
 
 def simplify(program):
@@ -223,17 +196,6 @@ def _elementwise_ufunc(fn):
     return isinstance(fn, np.ufunc) and fn.nout == 1 and fn.signature is None
 
 
-def _fresh_ufunc(fn):
-    return isinstance(fn, np.ufunc) and fn.nout == 1
-
-
-# Core primitives whose result is always a new buffer no other value shares (sum_to is only
-# left in a program when it really sums, see simplify).
-_FRESH_PRIMS = {shape.sum_to, shape.astype, shape.copy, shape.concatenate, shape.stack}
-
-
-def _fresh(ins):
-    return _fresh_ufunc(ins.fn) or ins.prim in _FRESH_PRIMS or ins.prim is _index_add
 
 
 def plan_memory(program, inplace_min_bytes=None):
@@ -248,7 +210,7 @@ def plan_memory(program, inplace_min_bytes=None):
     for i, ins in enumerate(program.instrs):
         out_aval = avals[ins.out]
         ins = ins.replace(inplace=None) if ins.inplace is not None else ins
-        if _fresh(ins) and out_aval.is_array:
+        if ins.prim.fresh and out_aval.is_array:
             target = None
             if (_elementwise_ufunc(ins.fn) and not ins.kwargs and out_aval.nbytes >= limit):
                 target = _dying_buffer(ins, i, avals, storage, members, last, fresh)

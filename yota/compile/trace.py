@@ -12,13 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tree
-from ..core_pack import indexing, shape
 from ..kernel.backward import backward
 from ..kernel.tape import Tape, reentered, tracing
 from ..packs.host import ensure_loaded
 from ..result import GradientResult
 from ..tracing import _wrap_argument, check_scalar_output, normalize_argnums
-from .ir import GuardCheck, NotCompilable, Var, from_tape
+from .ir import GuardCheck, NotCompilable, Var, arg_avals, from_tape
 from .key import Lifter
 
 
@@ -98,20 +97,10 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
 
 
 def _shape_fixed(ins, avals):
-    """Is the output's shape fixed by the input shapes (the cache key)? Otherwise (a boolean
-    mask, np.nonzero, an unknown primitive) a shape guard checks it on every replay. A pack
-    can mark a primitive with ``prim.static_shape = True`` to skip the check."""
-    prim = ins.prim
-    if isinstance(prim.impl, np.ufunc) or getattr(prim, "static_shape", False):
-        return True
-    if prim is indexing.getitem:
-        return not any(type(a) is Var and avals[a.n].dtype == np.bool_ for a in ins.args[1:])
-    return prim in _FIXED_SHAPE
-
-
-_FIXED_SHAPE = {shape.reshape, shape.transpose, shape.sum_to, shape.broadcast_to, shape.astype,
-                shape.copy, shape.concatenate, shape.stack, indexing.where, indexing.clip,
-                indexing.index_add}
+    """Is the output's shape fixed by the input shapes (the cache key)? The primitive's
+    ``static_shape`` entry says; otherwise (a boolean mask, np.nonzero, an undeclared primitive)
+    a shape guard checks it on every replay."""
+    return ins.prim.output_shape_is_static(ins.args, ins.kwargs, arg_avals(ins, avals))
 
 
 def _param_name(f, where):

@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from ..errors import reject_out
+from ..kernel.emit import infix, passes_first_on, prefix
 from ..kernel.primitive import Primitive, nondifferentiable, primitive
 from ..kernel.unbroadcast import real
 from ..registry import ImplementationTable
@@ -76,6 +77,39 @@ float_power = ufunc(
 remainder = ufunc(
     np.remainder, lambda dy, y, a, b: dy, lambda dy, y, a, b: -dy * np.floor_divide(a, b)
 )
+
+
+def _times_one(args, kwargs, avals, out):
+    """``x * 1`` (a constant of ones that changes neither shape nor dtype) passes ``x`` on."""
+    if kwargs or len(args) != 2:
+        return None
+    for var, const in ((0, 1), (1, 0)):
+        if avals[var] is not None and avals[const] is None and _is_one(args[const]) \
+                and avals[var].same(out):
+            return args[var]
+    return None
+
+
+def _is_one(c):
+    if isinstance(c, (bool, np.bool_)):
+        return False
+    if isinstance(c, (int, float, np.number)):
+        return c == 1
+    if isinstance(c, np.ndarray) and c.dtype.kind in "fiu" and c.size:
+        return bool(np.all(c == 1))
+    return False
+
+
+multiply.declare(noop=_times_one)
+positive.declare(noop=passes_first_on)
+# How the "numpy" code generator spells them: Python's operators (in place: augmented assignment)
+add.defemit("numpy", infix("+", augmented=True, commutative=True))
+subtract.defemit("numpy", infix("-", augmented=True))
+multiply.defemit("numpy", infix("*", augmented=True, commutative=True))
+divide.defemit("numpy", infix("/", augmented=True))
+power.defemit("numpy", infix("**", augmented=True))
+remainder.defemit("numpy", infix("%"))
+negative.defemit("numpy", prefix("-"))
 IMPLEMENTS[np.fmod] = ufunc(
     np.fmod, lambda dy, y, a, b: dy, lambda dy, y, a, b: -dy * np.trunc(a / b)
 )
@@ -197,6 +231,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 for _u in (np.sign, np.floor, np.ceil, np.trunc, np.rint, np.floor_divide, np.heaviside,
            np.spacing, np.nextafter):
     ufunc(_u, differentiable=False)
+IMPLEMENTS[np.floor_divide].defemit("numpy", infix("//"))
 
 fix = nondifferentiable(lambda x: np.fix(x), name="fix")
 IMPLEMENTS[np.fix] = fix

@@ -126,6 +126,44 @@ index_add.defgrad(lambda ddy, y, dy, *parts, index, shape, once=False:
                   getitem(ddy, *parts, index=index))
 
 
+def _subscript_part(em, p, parts):
+    if type(p) is _Slot:
+        return em.ref(parts[p.n])
+    if type(p) is slice:
+        vals = (p.start, p.stop, p.step)
+        if all(v is None or type(v) is int for v in vals):
+            start, stop, step = ("" if v is None else repr(v) for v in vals)
+            return f"{start}:{stop}" + (f":{step}" if step else "")
+        return em.const(p)
+    if p is Ellipsis:
+        return "..."
+    return em.const(p)
+
+
+@getitem.defemit("numpy")
+def _emit_subscript(em, ins):
+    """``x[1:3, i]``: the subscript as written, index arrays read from their variables."""
+    x, parts = ins.args[0], ins.args[1:]
+    index = ins.kwargs["index"]
+    if type(index) is tuple:
+        if not index:
+            return f"{em.ref(x)}[()]"
+        inner = ", ".join(_subscript_part(em, p, parts) for p in index)
+        return f"{em.ref(x)}[{inner}{',' if len(index) == 1 else ''}]"
+    if type(index) is _Slot or type(index) is slice or type(index) is int:
+        return f"{em.ref(x)}[{_subscript_part(em, index, parts)}]"
+    return f"{em.ref(x)}[{em.const(index)}]"
+
+
+def _no_boolean_mask(args, kwargs, avals):
+    """A boolean mask's count of true entries, not its shape, sets the output's shape."""
+    return not any(a is not None and a.dtype == np.bool_ for a in avals[1:])
+
+
+getitem.declare(static_shape=_no_boolean_mask)
+index_add.declare(static_shape=True, fresh=True)
+
+
 def getitem_(x, index):
     template, parts = split_index(index)
     return getitem(x, *parts, index=template)
@@ -140,6 +178,7 @@ def where(condition, x, y):
     return np.where(condition, x, y)
 
 
+where.declare(static_shape=True)
 where.defgrad(lambda dy, out, c, x, y: np.where(c, dy, 0.0), argnum=1)
 where.defgrad(lambda dy, out, c, x, y: np.where(c, 0.0, dy), argnum=2)
 
@@ -167,6 +206,7 @@ def _inside(a, lo, hi):
     return mask
 
 
+clip.declare(static_shape=True)
 clip.defgrad(lambda dy, y, a, lo, hi: np.where(_inside(a, lo, hi), dy, 0.0), argnum=0)
 clip.defgrad(lambda dy, y, a, lo, hi: np.where(a < lo, dy, 0.0), argnum=1)
 clip.defgrad(lambda dy, y, a, lo, hi: np.where(a > hi, dy, 0.0), argnum=2)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..errors import reject_out
+from ..kernel.emit import passes_first_on
 from ..kernel.primitive import Primitive, primitive
 from ..kernel.unbroadcast import astype, broadcast_to, sum_to
 from ..registry import ImplementationTable
@@ -25,6 +26,7 @@ def copy(x, *args, **kwargs):
 
 
 copy.defgrad(lambda dy, y, x, *args, **kwargs: dy)
+copy.declare(static_shape=True, fresh=True)
 
 
 @implements(np.broadcast_to)
@@ -46,6 +48,18 @@ def reshape(x, shape, order="C"):
 
 
 reshape.defgrad(lambda dy, y, x, shape, order="C": reshape(dy, np.shape(x), order=order))
+reshape.declare(static_shape=True, noop=passes_first_on)
+
+
+@reshape.defemit("numpy")
+def _emit_reshape(em, ins):
+    """``x.reshape((3, 4))``, the traced output shape spelt out."""
+    x = ins.args[0]
+    order = ins.kwargs.get("order", ins.args[2] if len(ins.args) > 2 else "C")
+    aval = em.aval(x)
+    if aval is None or not aval.is_array or order != "C" or len(ins.args) < 2:
+        return None
+    return f"{em.ref(x)}.reshape({em.const(tuple(em.avals[ins.out].shape))})"
 
 
 @implements(np.reshape)
@@ -101,6 +115,33 @@ def _transpose_grad(dy, y, x, axes=None):
     return transpose(dy, None if axes is None else tuple(np.argsort(axes)))
 
 
+def _identity_transpose(args, kwargs, avals, out):
+    """Transposing 0 or 1 axes, or to the same order, passes the array on."""
+    if avals[0] is None or not avals[0].same(out):
+        return None
+    axes = args[1] if len(args) > 1 else kwargs.get("axes")
+    ndim = len(out.shape)
+    if (axes is None and ndim <= 1) or (axes is not None and tuple(axes) == tuple(range(ndim))):
+        return args[0]
+    return None
+
+
+transpose.declare(static_shape=True, noop=_identity_transpose)
+
+
+@transpose.defemit("numpy")
+def _emit_transpose(em, ins):
+    """``x.T`` or ``x.transpose((1, 0, 2))``."""
+    x = ins.args[0]
+    aval = em.aval(x)
+    if aval is None or not aval.is_array:
+        return None
+    axes = ins.args[1] if len(ins.args) > 1 else ins.kwargs.get("axes")
+    if axes is None:
+        return f"{em.ref(x)}.T"
+    return f"{em.ref(x)}.transpose({em.const(tuple(axes))})"
+
+
 @implements(np.transpose)
 def transpose_(a, axes=None):
     if axes is not None:
@@ -147,6 +188,9 @@ def concatenate(*arrays, axis=0):
     return np.concatenate(arrays, axis=axis)
 
 
+concatenate.declare(static_shape=True, fresh=True)
+
+
 @concatenate.defgrad_each
 def _concatenate_grad(argnum, dy, y, *arrays, axis=0):
     ax = _axis(axis, np.ndim(y))
@@ -169,6 +213,9 @@ def concatenate_(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 @primitive
 def stack(*arrays, axis=0):
     return np.stack(arrays, axis=axis)
+
+
+stack.declare(static_shape=True, fresh=True)
 
 
 @stack.defgrad_each

@@ -11,14 +11,19 @@ by the core and by every pack:
   primitives themselves so the backward pass is recorded too (``defgrad``);
 - ``static_shape``: the output's shape and dtype follow from the inputs' shapes and dtypes (so a
   compiled program needs no shape guard), ``True``/``False`` or ``fn(args, kwargs, avals)``;
-- ``fresh``: the output is always a new buffer that shares memory with no input;
+  unknown (the default for all but ufuncs) means a guard checks the shape on every replay;
+- ``fresh``: the output is always a new buffer that shares memory with no input (ufuncs by
+  default; unknown means "may be a view", so the compiler never writes into it);
 - ``noop``: ``fn(args, kwargs, avals, out_aval)`` -> the argument the call merely passes on at
-  these shapes and dtypes (a reshape to the same shape), or None;
+  these shapes and dtypes (a reshape to the same shape), or None (``emit.passes_first_on``);
 - ``writes_through``: for a view-making primitive, ``fn(op, new)`` writes ``new`` (the view's
   new content) into the view's base (``x[0][1] = 5`` writes into ``x``);
 - ``emitters``: per compile backend, how to emit a call (``defemit("numpy", fn)``).
 
 ``declare(...)`` sets the flags; a code generator or pass asks the primitive, never a list.
+In these rules ``avals`` has one entry per positional argument: the type, shape and dtype
+(``.type``, ``.shape``, ``.dtype``, ``.same(other)``) of an argument that is a variable of the
+program, None for a constant. Ready-made entries live in ``yota.kernel.emit``.
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ MODULES = (products, einsum, diagonals, solvers, decompositions, norms, leastsq)
 # except lstsq's residuals, which are empty unless a has full column rank.
 for _module in MODULES:
     for _prim in _module.PRIMITIVES:
-        _prim.static_shape = _prim is not lstsq_residuals
+        _prim.declare(static_shape=_prim is not lstsq_residuals)
 
 
 @yota.hookimpl

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from yota.core_pack.shape import moveaxis, reshape, stack, transpose
-from yota.extend import Primitive
+from yota.extend import Primitive, infix
 
 from ._util import (add_last, add_second_last, drop_last, drop_second_last, mT, ndim,
                     normalize_axes, reject_out)
@@ -20,6 +20,7 @@ IMPLEMENTS = {}
 # The ufunc itself: the static compiler calls it directly. Keywords (axes=, out=, dtype=) never
 # reach it; the core's __array_ufunc__ handles or rejects them.
 matmul = Primitive(np.matmul, name="matmul")
+matmul.defemit("numpy", infix("@"))  # compiled code reads ``a @ b``
 
 
 @matmul.defgrad
