@@ -47,10 +47,10 @@ def test_two_plugins_claiming_one_numpy_function_disable_it_and_nothing_else(fre
     _add("first", lambda registry: registry.implement(np.i0, lambda x: x))
     _add("second", lambda registry: (registry.implement(np.i0, lambda x: x),
                                      registry.implement(np.unwrap, yota.primitive(np.unwrap))))
-    message = (r"plugins 'first' and 'second' both implement numpy\.i0, so neither version is "
-               r"used and numpy\.i0 has no yota implementation until one of them is disabled "
+    message = (r"plugins 'first' and 'second' both implement numpy\.i0, so neither of their "
+               r"versions is used and numpy\.i0 has no yota implementation until one of them is disabled "
                r"\(YOTA_DISABLE_PLUGINS=second\) or registers it with override=True\. Every "
-               r"other function of both packs still works\.")
+               r"other function of these packs still works\.")
     with pytest.warns(RuntimeWarning, match=message):
         plugins.reload()
     with pytest.raises(NoRuleError, match=message):   # every use says why, none picks one

@@ -55,9 +55,11 @@ class Conflict:
             return (f"yota: plugin {losers} implements {name}, which {self.winner!r} already "
                     f"implements, without override=True, so {fallback}; register it with "
                     "override=True to replace it on purpose. Its other functions still work.")
-        return (f"yota: plugins {losers} both implement {name}, so neither version is used and "
+        both, neither = ("both", "neither") if len(self.losers) == 2 else ("all", "none")
+        return (f"yota: plugins {losers} {both} implement {name}, so {neither} of their versions "
+                f"is used and "
                 f"{fallback} (YOTA_DISABLE_PLUGINS={self.losers[-1]}) or registers it with "
-                "override=True. Every other function of both packs still works.")
+                "override=True. Every other function of these packs still works.")
 
 
 def _names(packs):
