@@ -1,7 +1,9 @@
-"""The registry packs fill: which NumPy callable is implemented by which primitive, and from
-which plugin. Its tables are the kernel's dispatch tables (``yota.kernel.dispatch``).
+"""What a pack registers (``Registration``, one per pack, handed to its hook) and the registry
+the plugin host fills from all of them at once (``Registry``): which NumPy callable is implemented
+by which primitive, from which pack. Its tables are the kernel's dispatch tables
+(``yota.kernel.dispatch``).
 
-Plugins fill it once, at load time. Dispatching an operation is then a single dictionary lookup.
+Filled once, at load time. Dispatching an operation is then a single dictionary lookup.
 """
 from __future__ import annotations
 

@@ -67,7 +67,12 @@ def register(plugin, name=None):
     with _lock:
         _explicit.append((name, plugin))
         if _loaded:
-            if _collect(_manager, name, plugin, version=None):
+            try:
+                collected = _collect(_manager, name, plugin, version=None)
+            except PluginError:
+                _explicit.remove((name, plugin))   # said once, to the caller; not at each reload
+                raise
+            if collected:
                 for callback in _on_reload:
                     callback()
                 _install()
@@ -139,7 +144,7 @@ def _load():
         for name, plugin in _explicit:
             known.add(name)
             if name not in disabled:
-                _collect(pm, name, plugin, version=None)
+                _collect(pm, name, plugin, version=None, strict=False)
         if _autoload():
             _warn_unknown(disabled - known, known)
         _install()
@@ -157,8 +162,9 @@ def _warn_unknown(unknown, known):
 
 def _collect(pm, name, plugin, version, strict=True):
     """Run one plugin's hook on a Registration of its own: it records, so a failing hook leaves
-    nothing behind. A failure of an installed pack (``strict=False``) skips it with a warning; a
-    pack registered by hand raises a PluginError. True if the pack was collected."""
+    nothing behind. A failure while loading (``strict=False``) skips the pack with a warning; a
+    pack registered by hand after loading raises its PluginError to the caller. True if the pack
+    was collected."""
     if pm.is_registered(plugin) and pm.get_name(plugin) != name:
         return False  # an installed pack also registered by hand: it is loaded already
     if pm.get_plugin(name) is None:
