@@ -65,3 +65,20 @@ def test_each_pack_is_checked_with_its_own_primitive_of_a_shared_name(fresh_plug
     assert find_primitive("yota-unruled:sigmoid") == (unruled, "yota-unruled")
     assert find_primitive(ruled) == (ruled, "yota-ruled")
     assert find_primitive(np.sin)[1] == "yota-core"
+
+
+def test_the_pytest_header_counts_conflicts(fresh_plugins):
+    from yota.pytest_plugin import pytest_report_header
+
+    class Config:
+        def getoption(self, name, default=None):
+            return False
+
+    assert "conflict" not in pytest_report_header(Config())
+    _add("yota-p", lambda registry: registry.implement(np.i0, lambda x: x))
+    _add("yota-q", lambda registry: registry.implement(np.i0, lambda x: x))
+    with pytest.warns(RuntimeWarning):
+        plugins.reload()
+    header = pytest_report_header(Config())
+    assert header.startswith("yota packs: yota-core")
+    assert header.endswith("; 1 conflict(s) between packs (run `yota plugins` to see them)")

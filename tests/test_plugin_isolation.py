@@ -258,6 +258,29 @@ def test_rival_packs_leave_everything_else_working_in_either_install_order(site,
            in proc.stdout
 
 
+def test_a_distribution_with_two_entry_points_loads_the_first_and_says_so(site):
+    site.install("yota-cube", "yota_cube_pack", GOOD)
+    info = next(site.path.glob("yota_cube-*.dist-info"))
+    (info / "entry_points.txt").write_text("[yota]\na = yota_cube_pack\nb = yota_cube_pack\n")
+    messages = site.reload()
+    assert messages == ["yota: two entry points in group 'yota' are named 'yota-cube'; only the "
+                        "first is loaded. Rename one of the distributions' entry points."]
+    assert cube_works()
+    core_and_packs_work()
+
+
+def test_plugin_of_names_the_pack_of_a_shared_primitive_name(site):
+    site.install("yota-soft-a", "yota_soft_a", ADDS_SOFTSIGN)
+    site.install("yota-soft-b", "yota_soft_b", ADDS_SOFTSIGN)
+    site.reload()
+    import yota_soft_b
+
+    assert plugins.plugin_of(yota_soft_b.softsign) == "yota-soft-b"
+    assert plugins.plugin_of("yota-soft-a:softsign") == "yota-soft-a"
+    assert plugins.plugin_of("softsign") is None     # ambiguous: say which pack's
+    assert plugins.plugin_of("yota-nn:sigmoid") == "yota-nn"
+
+
 def test_a_pack_claiming_a_core_function_leaves_the_core_in_place(site):
     site.install("yota-sin-a", "yota_sin_a", CLAIMS_SIN.format(func="sin"))
     messages = site.reload()

@@ -21,6 +21,7 @@ import pluggy
 from .. import core_pack
 from .. import hookspecs
 from ..errors import PluginError
+from ..kernel.primitive import Primitive
 from ..registry import REGISTRY, Registration
 from .conflicts import resolve
 
@@ -231,6 +232,11 @@ def _version(dist_name):
 
 
 def plugin_of(key):
-    """Which plugin supplied a primitive name or NumPy callable."""
+    """Which plugin supplied a NumPy callable, a Primitive, or a primitive name (``pack:name``
+    for a name several packs use; the bare name then gives None)."""
     ensure_loaded()
+    if isinstance(key, Primitive):
+        return REGISTRY.active.get(key)
+    if isinstance(key, str) and ":" in key:
+        return key.partition(":")[0] if REGISTRY.primitive(key) is not None else None
     return REGISTRY.provider.get(key)
