@@ -219,7 +219,7 @@ def test_plugins_show_conflicts_overrides_and_unknown_disabled_names(capsys, mon
     assert code == 0
     assert ("conflict: yota: plugins 'yota-p', 'yota-q' and 'yota-r' all implement numpy.i0, "
             "so none of their versions is used") in out
-    assert ("override: yota: plugin 'yota-r' overrides numpy.sinc (override=True); the version "
-            "of 'yota-core', 'yota-p' and 'yota-q' is not used") in out
+    assert ("override: yota: plugin 'yota-r' overrides numpy.sinc (override=True); the versions "
+            "of 'yota-core', 'yota-p' and 'yota-q' are not used") in out
     assert "shared primitive name sigmoid: yota-nn, yota-p, yota-q, yota-r" in out
     assert "YOTA_DISABLE_PLUGINS names yota-nope, which matches no installed pack" in out

@@ -40,14 +40,17 @@ class Conflict:
         name = numpy_name(self.key)
         losers = _names(self.losers)
         if self.kind == "override":
+            versions = "version of" if len(self.losers) == 1 else "versions of"
+            verb = "is" if len(self.losers) == 1 else "are"
             return (f"yota: plugin {self.winner!r} overrides {name} (override=True); the "
-                    f"version of {losers} is not used")
+                    f"{versions} {losers} {verb} not used")
         if self.winner is None:
             fallback = f"{name} has no yota implementation until one of them is disabled"
         else:
             fallback = f"{name} uses the version of {self.winner!r}"
         if self.kind == "overrides cancel":
-            return (f"yota: plugins {losers} all override {name} (override=True), so none of "
+            both = "both" if len(self.losers) == 2 else "all"
+            return (f"yota: plugins {losers} {both} override {name} (override=True), so none of "
                     f"these overrides is used and {fallback}; disable all but one "
                     f"(YOTA_DISABLE_PLUGINS={self.losers[-1]}). Their other functions still "
                     "work.")
