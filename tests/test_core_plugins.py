@@ -77,7 +77,7 @@ def test_two_overrides_cancel_and_the_plain_version_stays(fresh_plugins):
     seven = yota.primitive(lambda x: np.sin(x) * 0 + 7.0)
     _add("a", lambda registry: registry.implement(np.sin, seven, override=True))
     _add("b", lambda registry: registry.implement(np.sin, seven, override=True))
-    with pytest.warns(RuntimeWarning, match=r"plugins 'a' and 'b' all override numpy\.sin "
+    with pytest.warns(RuntimeWarning, match=r"plugins 'a' and 'b' both override numpy\.sin "
                                             r"\(override=True\), so none of these overrides is "
                                             r"used and numpy\.sin uses the version of 'yota-core'"):
         plugins.reload()
