@@ -159,3 +159,67 @@ def test_python_dash_m_yota_and_the_console_script(tmp_path):
         assert "yota-broken failed to load and was skipped: ImportError: needs libbar" \
             in proc.stdout
         assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("alias, canonical", [
+    ("np.abs", "numpy.absolute"), ("np.mod", "numpy.remainder"), ("np.conj", "numpy.conjugate"),
+    ("abs", "numpy.absolute"), ("numpy.absolute", "numpy.absolute"),
+    ("np.remainder", "numpy.remainder"), ("np.conjugate", "numpy.conjugate"),
+])
+def test_rules_resolve_numpy_aliases(capsys, alias, canonical):
+    code, out = run_cli(capsys, "rules", alias)
+    assert code == 0, out
+    assert out.splitlines()[0].startswith(canonical)
+    assert "provided by: yota-core" in out and "has no yota implementation" not in out
+
+
+def test_rules_never_suggest_installing_a_loaded_pack(capsys):
+    code, out = run_cli(capsys, "rules", "np.logsumexp")
+    assert code == 0
+    assert "pip install" not in out
+    assert out.splitlines()[:3] == [
+        "yota rules: np.logsumexp has no yota implementation, but a loaded pack has a "
+        "primitive named logsumexp:",
+        "primitive yota-reductions:logsumexp",
+        f"  provided by: yota-reductions {metadata.version('yota-reductions')}"]
+    code, out = run_cli(capsys, "rules", "np.linalg.frobnicate_inv")
+    assert code == 1 and "pip install" not in out
+
+
+def test_rules_install_hint_works_from_this_repository(capsys, yota_disable_packs):
+    yota_disable_packs("yota-linalg")
+    code, out = run_cli(capsys, "rules", "np.linalg.inv")
+    assert code == 1
+    assert ("install it with pip install yota-linalg (from a yota source checkout: "
+            "pip install -e plugins/yota-linalg)") in out
+    assert (Path(__file__).parents[1] / "plugins" / "yota-linalg" / "pyproject.toml").is_file()
+
+
+def test_rules_of_a_primitive_name_name_its_pack_and_import(capsys):
+    code, out = run_cli(capsys, "rules", "yota-nn:sigmoid")
+    assert code == 0
+    assert out.splitlines()[:4] == [
+        "primitive yota-nn:sigmoid", f"  provided by: yota-nn {metadata.version('yota-nn')}",
+        "  implementation: primitive sigmoid", "  import: from yota_nn import sigmoid"]
+
+
+def test_plugins_show_conflicts_overrides_and_unknown_disabled_names(capsys, monkeypatch,
+                                                                     fresh_plugins):
+    seven = yota.primitive(lambda x: x * 0 + 7.0, name="sigmoid")
+    for name, override in (("yota-p", False), ("yota-q", False), ("yota-r", True)):
+        module = __import__("types").ModuleType(name)
+        module.yota_register_primitives = yota.hookimpl(
+            lambda registry, o=override: (registry.implement(np.i0, seven),
+                                          registry.implement(np.sinc, seven, override=o)))
+        fresh_plugins._explicit.append((name, module))
+    monkeypatch.setenv("YOTA_DISABLE_PLUGINS", "yota-nope")
+    with pytest.warns(RuntimeWarning):
+        fresh_plugins.reload()
+    code, out = run_cli(capsys, "plugins")
+    assert code == 0
+    assert ("conflict: yota: plugins 'yota-p', 'yota-q' and 'yota-r' all implement numpy.i0, "
+            "so none of their versions is used") in out
+    assert ("override: yota: plugin 'yota-r' overrides numpy.sinc (override=True); the versions "
+            "of 'yota-core', 'yota-p' and 'yota-q' are not used") in out
+    assert "shared primitive name sigmoid: yota-nn, yota-p, yota-q, yota-r" in out
+    assert "YOTA_DISABLE_PLUGINS names yota-nope, which matches no installed pack" in out

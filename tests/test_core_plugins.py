@@ -1,4 +1,6 @@
-"""Plugin loading: the core registers through the hook, conflicts are loud, broken packs skip."""
+"""Plugin loading: the core registers through the hook, conflicts are decided after every pack
+is collected (order-independent, warned about, local to the contested function), broken packs
+skip."""
 import types
 import warnings
 
@@ -41,12 +43,61 @@ def test_registry_remembers_which_plugin_supplied_what(fresh_plugins):
     assert plugins.PLUGINS["mypack"].primitives == 1
 
 
-def test_two_plugins_claiming_one_numpy_function_is_an_error(fresh_plugins):
+def test_two_plugins_claiming_one_numpy_function_disable_it_and_nothing_else(fresh_plugins):
     _add("first", lambda registry: registry.implement(np.i0, lambda x: x))
-    _add("second", lambda registry: registry.implement(np.i0, lambda x: x))
-    with pytest.raises(PluginError, match=r"'first' and 'second' both implement numpy\.i0.*"
-                                          r"override=True"):
+    _add("second", lambda registry: (registry.implement(np.i0, lambda x: x),
+                                     registry.implement(np.unwrap, yota.primitive(np.unwrap))))
+    message = (r"plugins 'first' and 'second' both implement numpy\.i0, so neither of their "
+               r"versions is used and numpy\.i0 has no yota implementation until one of them is disabled "
+               r"\(YOTA_DISABLE_PLUGINS=second\) or registers it with override=True\. Every "
+               r"other function of these packs still works\.")
+    with pytest.warns(RuntimeWarning, match=message):
         plugins.reload()
+    with pytest.raises(NoRuleError, match=message):   # every use says why, none picks one
+        yota.grad(lambda x: np.i0(x)[0], np.ones(2))
+    assert plugins.plugin_of(np.unwrap) == "second"      # the pack's other function works
+    value, g = yota.grad(lambda x: np.sin(x)[0], np.zeros(2))
+    assert g[0][0] == 1.0
+    assert plugins.PLUGINS["first"].status == plugins.PLUGINS["second"].status == "loaded"
+
+
+def test_a_pack_claiming_a_core_function_without_override_leaves_the_core_in_place(
+        fresh_plugins):
+    _add("mine", lambda registry: registry.implement(np.sin, lambda x: x * 0.0))
+    with pytest.warns(RuntimeWarning, match=r"plugin 'mine' implements numpy\.sin, which "
+                                            r"'yota-core' already implements, without "
+                                            r"override=True, so numpy\.sin uses the version "
+                                            r"of 'yota-core'; register it with override=True"):
+        plugins.reload()
+    assert plugins.plugin_of(np.sin) == "yota-core"
+    assert yota.grad(lambda x: np.sin(x)[0], np.zeros(2))[1][0][0] == 1.0
+
+
+def test_two_overrides_cancel_and_the_plain_version_stays(fresh_plugins):
+    seven = yota.primitive(lambda x: np.sin(x) * 0 + 7.0)
+    _add("a", lambda registry: registry.implement(np.sin, seven, override=True))
+    _add("b", lambda registry: registry.implement(np.sin, seven, override=True))
+    with pytest.warns(RuntimeWarning, match=r"plugins 'a' and 'b' both override numpy\.sin "
+                                            r"\(override=True\), so none of these overrides is "
+                                            r"used and numpy\.sin uses the version of 'yota-core'"):
+        plugins.reload()
+    assert plugins.plugin_of(np.sin) == "yota-core"
+
+
+def test_the_outcome_does_not_depend_on_registration_order(fresh_plugins):
+    seven = yota.primitive(lambda x: np.sin(x) * 0 + 7.0)
+    seven.defgrad(lambda dy, y, x: dy * 0.0)
+    outcomes = []
+    for order in (("plain", "override"), ("override", "plain")):
+        plugins._explicit.clear()
+        for name in order:
+            _add(name, lambda registry, n=name: registry.implement(np.i0, seven,
+                                                                   override=n == "override"))
+        plugins.reload()
+        outcomes.append(plugins.plugin_of(np.i0))
+    assert outcomes == ["override", "override"]
+    assert "yota: plugin 'override' overrides numpy.i0 (override=True); the version of 'plain' is " \
+           "not used" in plugins.PLUGINS["plain"].conflicts
 
 
 def test_override_replaces_on_purpose(fresh_plugins):
@@ -76,7 +127,7 @@ def test_a_plugin_that_raises_is_skipped_with_a_warning(fresh_plugins):
 
 def test_disabling_a_plugin_by_environment_variable(fresh_plugins, monkeypatch):
     _add("extra", lambda registry: registry.implement(np.i0, lambda x: x))
-    monkeypatch.setenv("YOTA_DISABLE_PLUGINS", "other, extra")
+    monkeypatch.setenv("YOTA_DISABLE_PLUGINS", "extra")
     plugins.reload()
     assert "extra" not in plugins.PLUGINS
     with pytest.raises(NoRuleError, match=r"numpy\.i0 has no yota implementation"):
@@ -89,6 +140,15 @@ def test_disabling_autoload_keeps_only_the_core(fresh_plugins, monkeypatch):
     assert set(plugins.PLUGINS) == {"yota-core"}
     with pytest.raises(NoRuleError, match=r"numpy\.sum .*pip install yota-reductions"):
         yota.grad(lambda x: np.sum(x), np.ones(2))
+
+
+def test_disabling_a_name_no_pack_has_is_warned_about(fresh_plugins, monkeypatch):
+    monkeypatch.setenv("YOTA_DISABLE_PLUGINS", "yota-nn, yota-nnn")
+    with pytest.warns(RuntimeWarning, match=r"YOTA_DISABLE_PLUGINS names 'yota-nnn', which "
+                                            r"matches no installed pack, so it disables nothing; "
+                                            r"the packs are: .*yota-core.*Check the spelling"):
+        plugins.reload()
+    assert plugins.UNKNOWN_DISABLED == ["yota-nnn"]
 
 
 def test_registering_something_that_is_not_a_primitive_is_an_error(fresh_plugins):

@@ -5,13 +5,14 @@ Each pack is a module plus a ``<name>-<version>.dist-info`` folder with ``METADA
 exactly what ``pip install`` leaves behind, found by ``importlib.metadata`` like any installed
 pack. A pack that breaks (at import, in its hook, by registering something invalid) is skipped
 with a warning naming it while every other pack keeps working; two packs claiming one function
-stop loading with one error naming both distributions; the environment variables disable a
+lose that function only, with a warning naming both distributions, whatever the install order; the environment variables disable a
 named pack or every entry point. Also: importing yota and the first ``grad`` stay cheap.
 """
 from __future__ import annotations
 
 import importlib
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 
 import yota
+import yota.extend
 from yota.packs import host as plugins
 from yota.errors import NoRuleError, PluginError
 
@@ -152,8 +154,6 @@ def test_a_broken_pack_is_skipped_with_a_warning_naming_it(site, body, when, det
     site.install("yota-broken", "yota_broken_pack", body)
     messages = site.reload()
     assert len(messages) == 1, messages
-    import re
-
     assert re.search(rf"plugin 'yota-broken' was skipped because it raised while {when} "
                      rf"\({detail}.*\); the other plugins still work\. Disable it with "
                      r"YOTA_DISABLE_PLUGINS=yota-broken", messages[0]), messages[0]
@@ -167,15 +167,129 @@ def test_a_broken_pack_is_skipped_with_a_warning_naming_it(site, body, when, det
     assert site.reload() == messages   # the same on every reload, never silently different
 
 
-def test_two_packs_claiming_one_function_name_both_distributions(site):
+def test_two_packs_claiming_one_function_disable_only_that_function(site):
     site.install("yota-sin-a", "yota_sin_a", CLAIMS_SIN.format(func="i0"))
     site.install("yota-sin-b", "yota_sin_b", CLAIMS_SIN.format(func="i0"))
-    message = (r"plugins 'yota-sin-a' and 'yota-sin-b' both implement numpy\.i0; uninstall "
-               r"or disable one \(YOTA_DISABLE_PLUGINS\), or register with override=True")
-    with pytest.raises(PluginError, match=message):
-        plugins.reload()
-    with pytest.raises(PluginError, match=message):   # every use says so, none picks one
+    message = (r"plugins 'yota-sin-a' and 'yota-sin-b' both implement numpy\.i0, so neither of "
+               r"their versions is used and numpy\.i0 has no yota implementation until one of "
+               r"them is disabled \(YOTA_DISABLE_PLUGINS=yota-sin-b\) or registers it with "
+               r"override=True")
+    messages = site.reload()
+    assert len(messages) == 1 and re.search(message, messages[0]), messages
+    with pytest.raises(NoRuleError, match=message):   # every use says so, none picks one
         cube_works()
+    core_and_packs_work()
+
+
+# Two packs that each define a primitive ``sigmoid`` (as yota-nn does) and each implement
+# np.ptp (as yota-reductions does), with other functions of their own.
+RIVAL = """
+import yota.extend
+
+@yota.extend.pack_primitive(pack="{dist}")
+def sigmoid(x):
+    return {scale} / (1 + np.exp(-x))
+
+sigmoid.defgrad(lambda dy, y, x: dy * y * (1 - y / {scale}))
+
+@yota.primitive
+def ptp_(x):
+    return np.ptp(x)
+
+ptp_.defgrad(lambda dy, y, x: dy * 0.0)
+
+@yota.primitive
+def {own}(x):
+    return x * {scale}
+
+{own}.defgrad(lambda dy, y, x: dy * {scale})
+
+@yota.hookimpl
+def yota_register_primitives(registry):
+    registry.add_primitive(sigmoid)
+    registry.implement(np.ptp, ptp_)
+    registry.implement(np.{func}, {own})
+"""
+
+
+@pytest.mark.parametrize("order", ["a first", "b first"])
+def test_rival_packs_leave_everything_else_working_in_either_install_order(site, order):
+    packs = [("yota-rival-a", "yota_rival_a", None, dict(scale=2.0, own="double", func="i0")),
+             ("yota-rival-b", "yota_rival_b", None, dict(scale=3.0, own="triple",
+                                                         func="unwrap"))]
+    # the order of installing and of entry-point names (which decides loading order) both flip
+    for (dist, module, _, fmt), entry in zip(packs if order == "a first" else packs[::-1],
+                                             ("a_entry", "z_entry")):
+        site.install(dist, module, RIVAL.format(dist=dist, **fmt), entry=entry)
+    messages = site.reload()
+    assert len(messages) == 1, messages   # np.ptp only: a shared primitive name is no conflict
+    assert re.search(r"plugins 'yota-reductions', 'yota-rival-a' and 'yota-rival-b' all "
+                     r"implement numpy\.ptp, so none of their versions is used", messages[0])
+    import yota_nn
+    import yota_rival_a
+    import yota_rival_b
+
+    x = np.array([0.5, -1.0])
+    for sigmoid, scale in ((yota_rival_a.sigmoid, 2.0), (yota_rival_b.sigmoid, 3.0),
+                           (yota_nn.sigmoid, 1.0)):
+        value, g = yota.grad(lambda v: np.sum(sigmoid(v)), x)
+        s = scale / (1 + np.exp(-x))
+        np.testing.assert_allclose(g[0], s * (1 - s / scale))
+    assert yota.grad(lambda v: np.sum(np.i0(v)), x)[1][0].tolist() == [2.0, 2.0]
+    assert yota.grad(lambda v: np.sum(np.unwrap(v)), x)[1][0].tolist() == [3.0, 3.0]
+    with pytest.raises(NoRuleError, match=r"numpy\.ptp, so none of their versions is used"):
+        yota.grad(lambda v: np.ptp(v), x)
+    assert yota.grad(lambda v: np.sum(np.sin(v)), x)[1][0].tolist() == np.cos(x).tolist()
+    core_and_packs_work()
+    assert all(plugins.PLUGINS[d].status == "loaded" for d in ("yota-rival-a", "yota-rival-b"))
+
+    env = dict(os.environ, PYTHONPATH=str(site.path) + os.pathsep +
+               os.environ.get("PYTHONPATH", ""))
+    env.pop("YOTA_DISABLE_PLUGINS", None)
+    proc = subprocess.run([sys.executable, "-m", "yota", "plugins"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines() if line}
+    assert rows["yota-rival-a"][:2] == ["0.1", "loaded"]
+    assert "conflict: yota: plugins 'yota-reductions', 'yota-rival-a' and 'yota-rival-b' all " \
+           "implement numpy.ptp" in proc.stdout
+    assert "shared primitive name sigmoid: yota-nn, yota-rival-a, yota-rival-b (each pack " \
+           "uses its own: yota-nn:sigmoid, yota-rival-a:sigmoid, yota-rival-b:sigmoid)" \
+           in proc.stdout
+
+
+def test_a_distribution_with_two_entry_points_loads_the_first_and_says_so(site):
+    site.install("yota-cube", "yota_cube_pack", GOOD)
+    info = next(site.path.glob("yota_cube-*.dist-info"))
+    (info / "entry_points.txt").write_text("[yota]\na = yota_cube_pack\nb = yota_cube_pack\n")
+    messages = site.reload()
+    assert messages == ["yota: two entry points in group 'yota' are named 'yota-cube'; only the "
+                        "first is loaded. Rename one of the distributions' entry points."]
+    assert cube_works()
+    core_and_packs_work()
+
+
+def test_plugin_of_names_the_pack_of_a_shared_primitive_name(site):
+    site.install("yota-soft-a", "yota_soft_a", ADDS_SOFTSIGN)
+    site.install("yota-soft-b", "yota_soft_b", ADDS_SOFTSIGN)
+    site.reload()
+    import yota_soft_b
+
+    assert plugins.plugin_of(yota_soft_b.softsign) == "yota-soft-b"
+    assert plugins.plugin_of("yota-soft-a:softsign") == "yota-soft-a"
+    assert plugins.plugin_of("softsign") is None     # ambiguous: say which pack's
+    assert plugins.plugin_of("yota-nn:sigmoid") == "yota-nn"
+
+
+def test_a_pack_claiming_a_core_function_leaves_the_core_in_place(site):
+    site.install("yota-sin-a", "yota_sin_a", CLAIMS_SIN.format(func="sin"))
+    messages = site.reload()
+    assert len(messages) == 1 and re.search(
+        r"plugin 'yota-sin-a' implements numpy\.sin, which 'yota-core' already implements, "
+        r"without override=True", messages[0]), messages
+    assert plugins.plugin_of(np.sin) == "yota-core"
+    core_and_packs_work()
 
 
 ADDS_SOFTSIGN = """
@@ -191,19 +305,14 @@ def yota_register_primitives(registry):
 """
 
 
-def test_two_packs_adding_primitives_of_one_name_name_both_distributions(site):
+def test_two_packs_adding_primitives_of_one_name_both_load(site):
     site.install("yota-soft-a", "yota_soft_a", ADDS_SOFTSIGN)
     site.install("yota-soft-b", "yota_soft_b", ADDS_SOFTSIGN)
-    with pytest.raises(PluginError, match=r"plugins 'yota-soft-a' and 'yota-soft-b' both "
-                                          r"register a primitive named 'softsign'"):
-        plugins.reload()
+    assert site.reload() == []
+    assert plugins.REGISTRY.shared["softsign"] == ("yota-soft-a", "yota-soft-b")
+    import yota_soft_a
 
-
-def test_a_pack_claiming_a_core_function_names_the_core(site):
-    site.install("yota-sin-a", "yota_sin_a", CLAIMS_SIN.format(func="sin"))
-    with pytest.raises(PluginError, match=r"plugins 'yota-core' and 'yota-sin-a' both "
-                                          r"implement numpy\.sin"):
-        plugins.reload()
+    assert yota.grad(lambda x: yota_soft_a.softsign(x), 1.0)[1][0] == 0.25
 
 
 def test_disabling_the_conflicting_pack_resolves_the_conflict(site, monkeypatch):

@@ -14,6 +14,7 @@ from .transforms import (checkpoint, grad, gradient, hessian, hvp, jacobian, sho
                          value_and_grad, vjp)
 from .compile import clear_cache
 from . import optim  # yota.optim.Adam after a plain `import yota`
+from . import plugins  # yota.plugins.reload() after a plain `import yota`
 
 __version__ = "0.1.0"
 

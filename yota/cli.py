@@ -61,7 +61,12 @@ def _load():
 
 # --- yota plugins ------------------------------------------------------------------------------
 def cmd_plugins(out):
-    plugins = _load()
+    """List every pack with its status, then the reasons: never raises, always exits 0."""
+    try:
+        plugins = _load()
+    except Exception as exc:  # a diagnosis tool must not die of what it diagnoses
+        print(f"yota plugins: loading the packs raised {type(exc).__name__}: {exc}", file=out)
+        return 0
     rows = [("PACK", "VERSION", "STATUS", "PRIMITIVES", "FUNCTIONS")]
     notes = []
     infos = sorted(plugins.PLUGINS.values(), key=lambda i: (i.name != plugins.CORE_NAME, i.name))
@@ -77,6 +82,15 @@ def cmd_plugins(out):
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip(), file=out)
+    for conflict in REGISTRY.conflicts:
+        notes.append(f"{'conflict' if conflict.warns else 'override'}: {conflict.message()}")
+    for name, packs in sorted(REGISTRY.shared.items()):
+        own = ", ".join(f"{p}:{name}" for p in packs)
+        notes.append(f"shared primitive name {name}: {', '.join(packs)} (each pack uses its "
+                     f"own: {own})")
+    if plugins.UNKNOWN_DISABLED:
+        names = ", ".join(plugins.UNKNOWN_DISABLED)
+        notes.append(f"YOTA_DISABLE_PLUGINS names {names}, which matches no installed pack")
     for note in notes:
         print(note, file=out)
     loaded = sum(i.status == "loaded" for i in infos)
@@ -118,21 +132,60 @@ def _normalize(query):
     return q
 
 
+def resolve(query):
+    """The object a dotted name refers to among the modules already imported, so NumPy's
+    aliases find their function: numpy.abs -> numpy.absolute, numpy.mod -> numpy.remainder."""
+    parts = _normalize(query).split(".")
+    if len(parts) == 1:
+        parts = ["numpy"] + parts
+    for i in range(len(parts) - 1, 0, -1):
+        obj = sys.modules.get(".".join(parts[:i]))
+        if obj is None:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr, None)
+            if obj is None:
+                return None
+        return obj
+    return None
+
+
 def find(query):
-    """Registry keys and primitive names matching ``query``: ``[(display, key_or_None, prim)]``."""
+    """Registry keys and primitives matching ``query``: ``[(display, key_or_None, impl, pack)]``.
+    ``query`` may be a NumPy name or alias, a primitive name, or ``pack:name``."""
     q = _normalize(query)
     matches, seen_prims = [], set()
     for table in (REGISTRY.ufuncs, REGISTRY.functions):
         for key, impl in table.items():
             name = display_name(key)
             if name == q or name.endswith("." + q):
-                matches.append((name, key, impl))
+                matches.append((name, key, impl, REGISTRY.provider.get(key)))
                 seen_prims.update(id(p) for p in primitives_used_by(impl))
-    prim = REGISTRY.primitives.get(query) or REGISTRY.primitives.get(q)
-    if prim is not None and id(prim) not in seen_prims:
-        matches.append((f"primitive {prim.name}", None, prim))
+    if not matches:
+        obj = resolve(query)
+        try:
+            impl = REGISTRY.ufuncs.get(obj) or REGISTRY.functions.get(obj)
+        except TypeError:  # unhashable
+            impl = None
+        if impl is not None:
+            matches.append((f"{display_name(obj)} (as {q})", obj, impl,
+                            REGISTRY.provider.get(obj)))
+            seen_prims.update(id(p) for p in primitives_used_by(impl))
+    for pack, prim in _primitives_named(query) + _primitives_named(q):
+        if id(prim) not in seen_prims:
+            seen_prims.add(id(prim))
+            matches.append((f"primitive {pack}:{prim.name}", None, prim, pack))
     matches.sort(key=lambda m: (m[0].count("."), m[0]))
     return matches
+
+
+def _primitives_named(name):
+    """``[(pack, primitive)]`` for a primitive name (every pack using it) or ``pack:name``."""
+    if ":" in name:
+        prim = REGISTRY.primitive(name)
+        return [(name.partition(":")[0], prim)] if prim is not None else []
+    return [(pack, prims[name]) for pack, prims in sorted(REGISTRY.by_pack.items())
+            if name in prims]
 
 
 def describe_rules(prim):
@@ -167,11 +220,16 @@ def cmd_rules(query, out):
     matches = find(query)
     if not matches:
         short = _normalize(query).rsplit(".", 1)[-1]
-        print(missing_rule_message(query, short).replace("yota: ", "yota rules: ", 1), file=out)
-        return 1
-    for name, key, impl in matches:
-        provider = REGISTRY.provider.get(key) if key is not None else \
-            REGISTRY.provider.get(impl.name)
+        near = _primitives_named(short)
+        if near:
+            print(f"yota rules: {query} has no yota implementation, but a loaded pack has a "
+                  f"primitive named {short}:", file=out)
+            matches = [(f"primitive {pack}:{prim.name}", None, prim, pack) for pack, prim in near]
+        else:
+            print(missing_rule_message(query, short, REGISTRY.loaded)
+                  .replace("yota: ", "yota rules: ", 1), file=out)
+            return 1
+    for name, key, impl, provider in matches:
         info = plugins.PLUGINS.get(provider)
         version = f" {info.version}" if info is not None and info.version else ""
         print(name, file=out)
@@ -179,6 +237,10 @@ def cmd_rules(query, out):
         prim = impl if isinstance(impl, Primitive) else None
         if prim is not None:
             print(f"  implementation: primitive {prim.name}", file=out)
+            if key is None:
+                module = (getattr(prim.impl, "__module__", None) or "").split(".")[0]
+                if module and module != "yota":
+                    print(f"  import: from {module} import {prim.name}", file=out)
             prims = [prim]
         else:
             fname = getattr(impl, "__name__", repr(impl))

@@ -35,8 +35,9 @@ class PluginError(YotaError):
 
 
 class PluginConflictError(PluginError):
-    """Two plugins claim the same NumPy function, primitive name or entry-point name: loading
-    stops (picking one silently could change results), unlike a broken pack, which is skipped."""
+    """Kept for code written against 0.1, which caught it; yota no longer raises it: since
+    packs register data, a conflict disables only the contested function, with a warning
+    (``yota.packs.conflicts``)."""
 
 
 def reject_out(name, out):

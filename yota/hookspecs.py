@@ -8,4 +8,8 @@ hookimpl = pluggy.HookimplMarker("yota")
 @hookspec
 def yota_register_primitives(registry):
     """Register primitives and NumPy implementations with ``registry.implement(np_func, impl)``
-    and ``registry.add_primitive(prim)``. Called once per process, when yota first needs them."""
+    and ``registry.add_primitive(prim)``. Called once per process, when yota first needs them.
+
+    ``registry`` is this pack's own ``yota.registry.Registration``: it records, and the host
+    decides contested functions only after every pack's hook has run (``yota.packs.conflicts``).
+    """

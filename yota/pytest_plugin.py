@@ -9,7 +9,8 @@ Installed with yota through the ``pytest11`` entry point, so any test suite can 
   ``yota_register_primitives`` hook) for one test, unregistered afterwards;
 - ``yota_disable_packs``: reload yota with some packs disabled for one test.
 
-The pytest header lists the yota packs that loaded (``--yota-no-header`` to leave it out).
+The pytest header lists the yota packs that loaded and counts the conflicts between them
+(``--yota-no-header`` to leave it out).
 """
 from __future__ import annotations
 
@@ -99,6 +100,10 @@ def pytest_report_header(config):
             version = f" {info.version}" if info.version else ""
             state = "" if info.status == "loaded" else f" ({info.status})"
             parts.append(f"{name}{version}{state}")
-        return "yota packs: " + (", ".join(parts) or "none")
+        header = "yota packs: " + (", ".join(parts) or "none")
+        conflicts = sum(c.warns for c in plugins.REGISTRY.conflicts)
+        if conflicts:
+            header += f"; {conflicts} conflict(s) between packs (run `yota plugins` to see them)"
+        return header
     except Exception as exc:  # the header must never break a test run
         return f"yota packs: could not be listed ({type(exc).__name__}: {exc})"

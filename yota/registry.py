@@ -1,13 +1,15 @@
-"""The registry packs fill: which NumPy callable is implemented by which primitive, and from
-which plugin. Its tables are the kernel's dispatch tables (``yota.kernel.dispatch``).
+"""What a pack registers (``Registration``, one per pack, handed to its hook) and the registry
+the plugin host fills from all of them at once (``Registry``): which NumPy callable is implemented
+by which primitive, from which pack. Its tables are the kernel's dispatch tables
+(``yota.kernel.dispatch``).
 
-Plugins fill it once, at load time. Dispatching an operation is then a single dictionary lookup.
+Filled once, at load time. Dispatching an operation is then a single dictionary lookup.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .errors import PluginConflictError, PluginError
+from .errors import PluginError
 from .kernel.dispatch import DISPATCH
 from .kernel.primitive import Primitive
 
@@ -71,11 +73,24 @@ def _is_ufunc_method(key):
     return type(key) is tuple and len(key) == 2 and isinstance(key[0], np.ufunc)
 
 
-def missing_rule_message(what, short_name):
+def install_hint(pack):
+    """A command that installs ``pack``: its published name, and the form that works from a
+    source checkout of yota (the packs live in ``plugins/``)."""
+    return f"pip install {pack} (from a yota source checkout: pip install -e plugins/{pack})"
+
+
+def missing_rule_message(what, short_name, loaded=()):
+    """Why ``what`` cannot be traced and what to do; never suggests installing a pack that is
+    in ``loaded``."""
     pack = pack_for(short_name)
-    if pack is not None:
+    if pack is not None and pack in loaded:
         hint = (
-            f"it is provided by the {pack} pack: install it (pip install {pack}) "
+            f"the {pack} pack is loaded but does not implement {what}; look for its own "
+            f"function (yota rules {short_name}), or write a primitive with @yota.primitive"
+        )
+    elif pack is not None:
+        hint = (
+            f"it is provided by the {pack} pack: install it with {install_hint(pack)} "
             "or enable it if it is disabled (YOTA_DISABLE_PLUGINS)"
         )
     else:
@@ -99,70 +114,102 @@ class ImplementationTable(dict):
         return register
 
 
-class Registry:
-    """NumPy callables -> yota implementations, and who registered each."""
 
-    def __init__(self):
-        self.ufuncs = DISPATCH.ufuncs        # np.ufunc -> callable taking the ufunc's arguments
-        self.functions = DISPATCH.functions  # NumPy function -> callable with NumPy's signature
-        self.primitives = {}    # name -> Primitive, for listing and lookup
-        self.provider = {}      # NumPy callable or primitive name -> plugin name
-        self.plugin = None      # the plugin registering right now
+class Registration:
+    """What one pack's hook registered, recorded and not yet in effect. The host collects one per
+    pack and decides only after every pack has been collected (``yota.packs.conflicts``), so
+    what wins never depends on the order packs load in. The calling convention is 0.1's:
+    ``registry.implement(np_func, impl, override=...)``, ``registry.add_primitive(prim)``."""
 
-    def tables(self):
-        """The dicts that make up the registry (cleared and restored in place: tracked.py
-        holds a direct reference to ``ufuncs`` for speed)."""
-        return (self.ufuncs, self.functions, self.primitives, self.provider)
+    def __init__(self, pack):
+        self.pack = pack
+        self.claims = {}        # NumPy callable -> (impl, override)
+        self.primitives = {}    # name -> Primitive, namespaced by this pack
 
-    def snapshot(self):
-        return tuple(dict(t) for t in self.tables())
-
-    def restore(self, snapshot):
-        for table, saved in zip(self.tables(), snapshot):
-            table.clear()
-            table.update(saved)
+    @property
+    def plugin(self):
+        """The pack registering (0.1's ``registry.plugin``)."""
+        return self.pack
 
     def implement(self, numpy_func, impl, *, override=False):
-        """Route ``numpy_func`` (a ufunc or a NumPy function) to ``impl`` when given tracked values.
-
-        Two plugins claiming the same function is an error unless the later one says override=True.
-        """
-        table = self.ufuncs if isinstance(numpy_func, np.ufunc) else self.functions
-        owner = self.provider.get(numpy_func)
-        if numpy_func in table and not override and owner != self.plugin:
-            raise PluginConflictError(
-                f"yota: plugins {owner!r} and {self.plugin!r} both implement "
-                f"{numpy_name(numpy_func)}; uninstall or disable one (YOTA_DISABLE_PLUGINS), "
-                "or register with override=True to replace it on purpose"
-            )
-        table[numpy_func] = impl
-        self.provider[numpy_func] = self.plugin
+        """Route ``numpy_func`` (a ufunc or a NumPy function) to ``impl`` for tracked values.
+        ``override=True`` replaces another pack's version on purpose."""
+        self.claims[numpy_func] = (impl, bool(override))
         if isinstance(impl, Primitive):
             self.add_primitive(impl)
         return impl
 
     def add_primitive(self, prim, *, override=False):
-        """List a primitive (also one with no NumPy counterpart, such as yota_nn.relu)."""
+        """List a primitive (also one with no NumPy counterpart, such as yota_nn.relu). Its name
+        belongs to this pack: another pack may have a primitive of the same name."""
         if not isinstance(prim, Primitive):
-            raise PluginError(f"yota: plugin {self.plugin!r} registered {prim!r}, not a Primitive")
-        existing = self.primitives.get(prim.name)
-        if existing is not None and existing is not prim and not override:
-            owner = self.provider.get(prim.name)
-            if owner != self.plugin:
-                raise PluginConflictError(
-                    f"yota: plugins {owner!r} and {self.plugin!r} both register a primitive "
-                    f"named {prim.name!r}; rename one or register with override=True"
-                )
+            raise PluginError(f"yota: plugin {self.pack!r} registered {prim!r}, not a Primitive")
         self.primitives[prim.name] = prim
-        self.provider[prim.name] = self.plugin
         return prim
+
+
+class Registry:
+    """The packs' registrations once resolved: NumPy callables -> implementations (the kernel's
+    dispatch tables), primitives by pack, and who provides what. Filled by the host in one go."""
+
+    def __init__(self):
+        self.ufuncs = DISPATCH.ufuncs        # np.ufunc -> callable taking the ufunc's arguments
+        self.functions = DISPATCH.functions  # NumPy function -> callable with NumPy's signature
+        self.primitives = {}    # name -> Primitive, for names exactly one pack uses
+        self.by_pack = {}       # pack -> {name: Primitive}
+        self.shared = {}        # name -> packs that each have a primitive of that name
+        self.provider = {}      # NumPy callable or unshared primitive name -> pack
+        self.active = {}        # Primitive -> pack, for every primitive of a loaded pack
+        self.conflicts = []     # yota.packs.conflicts.Conflict, one per contested function
+        self.loaded = frozenset()
+
+    def clear(self):
+        self.install({}, {}, {}, {}, [], ())
+
+    def install(self, ufuncs, functions, provider, by_pack, conflicts, loaded):
+        """Replace everything (the dispatch dicts in place: the kernel holds references)."""
+        DISPATCH.install(ufuncs, functions)
+        names = {}
+        for pack, prims in by_pack.items():
+            for name, prim in prims.items():
+                names.setdefault(name, {}).setdefault(pack, prim)
+        self.by_pack = {pack: dict(prims) for pack, prims in by_pack.items()}
+        self.primitives = {}
+        self.shared = {}
+        self.provider = dict(provider)
+        for name, owners in names.items():
+            if len(set(map(id, owners.values()))) == 1:
+                pack = next(iter(owners))
+                self.primitives[name] = owners[pack]
+                self.provider[name] = pack
+            else:
+                self.shared[name] = tuple(sorted(owners))
+        self.active = {prim: pack for pack, prims in by_pack.items() for prim in prims.values()}
+        self.conflicts = list(conflicts)
+        self.loaded = frozenset(loaded)
+
+    def primitive(self, name):
+        """A primitive by ``name`` or ``pack:name`` (needed when several packs use the name)."""
+        if ":" in name:
+            pack, _, short = name.partition(":")
+            return self.by_pack.get(pack, {}).get(short)
+        return self.primitives.get(name)
+
+    def conflict_for(self, key):
+        for conflict in self.conflicts:
+            if conflict.key is key or conflict.key == key:
+                return conflict
+        return None
 
     ufunc = staticmethod(DISPATCH.ufunc)
     function = staticmethod(DISPATCH.function)
 
 
 def _explain_missing(func):
-    return missing_rule_message(numpy_name(func), short_name(func))
+    conflict = REGISTRY.conflict_for(func)
+    if conflict is not None and conflict.winner is None:
+        return conflict.message()
+    return missing_rule_message(numpy_name(func), short_name(func), REGISTRY.loaded)
 
 
 DISPATCH.explain_missing = _explain_missing

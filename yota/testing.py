@@ -23,12 +23,12 @@ from .kernel.tracked import Tracked
 from .kernel.unbroadcast import sum_to
 from .packs import host as plugins
 from .packs.host import PLUGINS, ensure_loaded
-from .registry import REGISTRY
+from .registry import REGISTRY, install_hint
 from .transforms import grad
 
 __all__ = ["check_grads", "check_primitive", "numerical_grad", "GradientMismatch",
-           "MissingRules", "pack_primitives", "missing_rules", "check_rules_complete",
-           "find_primitive", "primitives_used_by", "vdot", "parameters"]
+           "MissingRules", "PackNotLoaded", "pack_primitives", "missing_rules",
+           "check_rules_complete", "find_primitive", "primitives_used_by", "vdot", "parameters"]
 
 MODES = ("static", "dynamic")
 # Leaves up to this size are checked element by element (the report names the worst index);
@@ -43,6 +43,11 @@ class GradientMismatch(AssertionError):
 
 class MissingRules(AssertionError):
     """A primitive has no gradient rule for an argument that can carry a gradient."""
+
+
+class PackNotLoaded(LookupError, AssertionError):
+    """The pack to check is not loaded (not installed, disabled or failed): checking it would
+    check nothing, so this fails instead (an AssertionError, for test suites)."""
 
 
 # --- finite differences ------------------------------------------------------------------------
@@ -270,9 +275,10 @@ def find_primitive(fn):
     primitive name."""
     ensure_loaded()
     if isinstance(fn, Primitive):
-        return fn, REGISTRY.provider.get(fn.name)
+        return fn, REGISTRY.active.get(fn)
     if isinstance(fn, str):
-        return REGISTRY.primitives.get(fn), REGISTRY.provider.get(fn)
+        prim = REGISTRY.primitive(fn)
+        return prim, REGISTRY.active.get(prim) if prim is not None else None
     table = REGISTRY.ufuncs if isinstance(fn, np.ufunc) else REGISTRY.functions
     impl = table.get(fn)
     provider = REGISTRY.provider.get(fn)
@@ -336,25 +342,39 @@ def pack_primitives(pack):
     the implementation of a NumPy function, and those its implementations call (found in the
     names their code uses), so wrappers such as ``concatenate_`` count with their primitives."""
     ensure_loaded()
-    if pack not in PLUGINS:
-        known = ", ".join(sorted(PLUGINS)) or "none"
-        raise LookupError(f"yota: no plugin named {pack!r} is loaded (loaded: {known}); install it "
-                          "(pip install -e <folder>) so its entry point in group 'yota' is found")
-    found = {name: p for name, p in REGISTRY.primitives.items()
-             if REGISTRY.provider.get(name) == pack}
+    info = PLUGINS.get(pack)
+    if info is None or info.status != "loaded":
+        raise PackNotLoaded(_not_loaded_reason(pack, info))
+    found = dict(REGISTRY.by_pack.get(pack, {}))
     root = _module_root(pack)
     for table in (REGISTRY.ufuncs, REGISTRY.functions):
         for key, impl in table.items():
             if REGISTRY.provider.get(key) != pack:
                 continue
             for prim in primitives_used_by(impl):
-                owner = REGISTRY.provider.get(prim.name)
+                owner = REGISTRY.active.get(prim)
                 module = getattr(prim.impl, "__module__", None) or ""
                 # Another pack's primitives (core's reshape...) are checked with that pack.
                 if owner == pack or (owner is None and root and
                                      (module == root or module.startswith(root + "."))):
                     found.setdefault(prim.name, prim)
     return dict(sorted(found.items()))
+
+
+def _not_loaded_reason(pack, info):
+    """Why ``pack`` cannot be checked, and what to do."""
+    if info is None:
+        loaded = ", ".join(n for n, i in sorted(PLUGINS.items()) if i.status == "loaded")
+        return (f"yota: no plugin named {pack!r} is loaded (loaded: {loaded or 'none'}); "
+                f"install it ({install_hint(pack)}) so its entry point in group 'yota' is "
+                "found, or check the name")
+    if info.status == "disabled":
+        why, fix = ("is disabled (YOTA_DISABLE_PLUGINS)",
+                    "remove it from YOTA_DISABLE_PLUGINS, then call yota.plugins.reload()")
+    else:
+        why, fix = (f"failed to load ({info.error})",
+                    "fix that error: yota skipped the pack, so none of its rules are in use")
+    return f"yota: plugin {pack!r} {why}, so its rules cannot be checked; {fix}"
 
 
 def _module_root(pack):

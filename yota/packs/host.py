@@ -19,9 +19,11 @@ import attrs
 import pluggy
 
 from .. import core_pack
-from ..errors import PluginConflictError, PluginError
 from .. import hookspecs
-from ..registry import REGISTRY
+from ..errors import PluginError
+from ..kernel.primitive import Primitive
+from ..registry import REGISTRY, Registration
+from .conflicts import resolve
 
 ENTRY_POINT_GROUP = "yota"
 CORE_NAME = "yota-core"
@@ -31,7 +33,9 @@ _loaded = False
 _manager = None
 _explicit = []          # (name, plugin object) registered by hand
 _on_reload = []         # callbacks run when the packs are loaded again (the static cache's clear)
+_registrations = {}     # name -> Registration of every pack whose hook ran
 PLUGINS = {}            # name -> PluginInfo, for `yota plugins`
+UNKNOWN_DISABLED = []   # YOTA_DISABLE_PLUGINS names that match no installed pack
 
 
 @attrs.define
@@ -42,6 +46,7 @@ class PluginInfo:
     primitives: int = 0
     functions: int = 0
     error: str | None = None
+    conflicts: list = attrs.Factory(list)   # messages about this pack's contested functions
 
 
 def _disabled_names():
@@ -56,13 +61,22 @@ def _autoload():
 def register(plugin, name=None):
     """Register a plugin object (module or class instance with hook implementations) by hand.
 
-    Before the first use of yota it joins the normal loading; afterwards it registers at once.
+    Before the first use of yota it joins the normal loading; afterwards it registers at once
+    (and every pack's registration is decided again, as if it had been there from the start).
     """
     name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
     with _lock:
         _explicit.append((name, plugin))
         if _loaded:
-            _register_one(_manager, name, plugin, version=None)
+            try:
+                collected = _collect(_manager, name, plugin, version=None)
+            except PluginError:
+                _explicit.remove((name, plugin))   # said once, to the caller; not at each reload
+                raise
+            if collected:
+                for callback in _on_reload:
+                    callback()
+                _install()
 
 
 def ensure_loaded():
@@ -85,30 +99,32 @@ def reload():
     with _lock:
         for callback in _on_reload:
             callback()
-        REGISTRY.restore(({}, {}, {}, {}))
-        PLUGINS.clear()
         _loaded = False
         _load()
 
 
 def _load():
+    """Collect every pack's registration, then decide and install them in one go."""
     global _loaded, _manager
     with _lock:
         if _loaded:
             return
-        # from scratch, also after a load that raised (a conflict) left half a registry behind
-        REGISTRY.restore(({}, {}, {}, {}))
+        REGISTRY.clear()
         PLUGINS.clear()
+        _registrations.clear()
+        UNKNOWN_DISABLED.clear()
         pm = pluggy.PluginManager("yota")
         pm.add_hookspecs(hookspecs)
         _manager = pm
-        _register_one(pm, CORE_NAME, core_pack, version=_version("yota-ad"))
+        _collect(pm, CORE_NAME, core_pack, version=_version("yota-ad"))
         disabled = _disabled_names()
+        known = {CORE_NAME}
         if _autoload():
             eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
             for ep in eps:
                 dist = getattr(ep, "dist", None)
                 dist_name = dist.name if dist is not None else ep.name
+                known.update((dist_name, ep.name))
                 if ep.value.split(":")[0] == core_pack.__name__:
                     continue
                 if dist_name in disabled or ep.name in disabled:
@@ -116,54 +132,78 @@ def _load():
                     continue
                 if dist_name in PLUGINS:
                     # pluggy would skip a second entry point silently; we say so.
-                    raise PluginConflictError(
-                        f"yota: two entry points in group 'yota' are named {dist_name!r}; "
-                        "rename one of the distributions' entry points"
-                    )
+                    _warn(f"yota: two entry points in group 'yota' are named {dist_name!r}; "
+                          "only the first is loaded. Rename one "
+                          "of the distributions' entry points.")
+                    continue
                 try:
                     plugin = ep.load()
                 except Exception as exc:  # a broken pack must not take the others down
                     _failed(dist_name, _dist_version(dist), exc, "importing it")
                     continue
-                _register_one(pm, dist_name, plugin, version=_dist_version(dist), strict=False)
+                _collect(pm, dist_name, plugin, version=_dist_version(dist), strict=False)
         for name, plugin in _explicit:
+            known.add(name)
             if name not in disabled:
-                _register_one(pm, name, plugin, version=None)
+                _collect(pm, name, plugin, version=None, strict=False)
+        if _autoload():
+            _warn_unknown(disabled - known, known)
+        _install()
         _loaded = True
 
 
-def _register_one(pm, name, plugin, version, strict=True):
-    """Run one plugin's hook. Conflicts always raise; any other failure of an installed pack
-    (``strict=False``) skips it with a warning, a pack registered by hand raises."""
+def _warn_unknown(unknown, known):
+    UNKNOWN_DISABLED[:] = sorted(unknown)
+    if unknown:
+        names = ", ".join(repr(n) for n in UNKNOWN_DISABLED)
+        _warn(f"yota: YOTA_DISABLE_PLUGINS names {names}, which matches no installed pack, so "
+              f"it disables nothing; the packs are: {', '.join(sorted(known))}. Check the "
+              "spelling (distribution or entry-point names, separated by commas).")
+
+
+def _collect(pm, name, plugin, version, strict=True):
+    """Run one plugin's hook on a Registration of its own: it records, so a failing hook leaves
+    nothing behind. A failure while loading (``strict=False``) skips the pack with a warning; a
+    pack registered by hand after loading raises its PluginError to the caller. True if the pack
+    was collected."""
     if pm.is_registered(plugin) and pm.get_name(plugin) != name:
-        return  # an installed pack also registered by hand: it is loaded already
+        return False  # an installed pack also registered by hand: it is loaded already
     if pm.get_plugin(name) is None:
         pm.register(plugin, name=name)
-    before_p, before_f = len(REGISTRY.primitives), len(REGISTRY.ufuncs) + len(REGISTRY.functions)
     impls = [i for i in pm.hook.yota_register_primitives.get_hookimpls() if i.plugin_name == name]
-    snapshot = REGISTRY.snapshot()
-    REGISTRY.plugin = name
+    registration = Registration(name)
     try:
         for impl in impls:
-            impl.function(registry=REGISTRY)
-    except PluginConflictError:
-        raise
+            impl.function(registry=registration)
     except Exception as exc:
-        if strict and isinstance(exc, PluginError):
-            REGISTRY.restore(snapshot)
-            pm.unregister(name=name)
-            raise
-        REGISTRY.restore(snapshot)
         pm.unregister(name=name)
+        if strict and isinstance(exc, PluginError):
+            raise
         _failed(name, version, exc, "running its yota_register_primitives hook")
-        return
-    finally:
-        REGISTRY.plugin = None
-    PLUGINS[name] = PluginInfo(
-        name, version, "loaded",
-        primitives=len(REGISTRY.primitives) - before_p,
-        functions=len(REGISTRY.ufuncs) + len(REGISTRY.functions) - before_f,
-    )
+        return False
+    _registrations[name] = registration
+    PLUGINS[name] = PluginInfo(name, version, "loaded", primitives=len(registration.primitives))
+    return True
+
+
+def _install():
+    """Decide every contested function (``yota.packs.conflicts``) and install the result."""
+    ufuncs, functions, provider, conflicts = resolve(_registrations, core=CORE_NAME)
+    by_pack = {name: r.primitives for name, r in _registrations.items()}
+    REGISTRY.install(ufuncs, functions, provider, by_pack, conflicts, _registrations)
+    for info in PLUGINS.values():
+        info.conflicts = []
+        if info.status == "loaded":
+            info.functions = sum(1 for p in provider.values() if p == info.name)
+    for conflict in conflicts:
+        for pack in {*conflict.losers, conflict.winner} - {None}:
+            PLUGINS[pack].conflicts.append(conflict.message())
+        if conflict.warns:
+            _warn(conflict.message())
+
+
+def _warn(message):
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
 def _failed(name, version, exc, when):
@@ -192,6 +232,11 @@ def _version(dist_name):
 
 
 def plugin_of(key):
-    """Which plugin supplied a primitive name or NumPy callable."""
+    """Which plugin supplied a NumPy callable, a Primitive, or a primitive name (``pack:name``
+    for a name several packs use; the bare name then gives None)."""
     ensure_loaded()
+    if isinstance(key, Primitive):
+        return REGISTRY.active.get(key)
+    if isinstance(key, str) and ":" in key:
+        return key.partition(":")[0] if REGISTRY.primitive(key) is not None else None
     return REGISTRY.provider.get(key)

@@ -1,9 +1,12 @@
 """Primitives that users import from a pack directly (``from yota_nn import relu``).
 
 NumPy functions reach a pack through the registry, so disabling the pack (YOTA_DISABLE_PLUGINS)
-removes them. A function imported from the pack bypasses the registry: a *pack primitive* refuses
-tracked values while its pack is not the one registering it, instead of silently using rules the
-user turned off. Plain arrays are not yota's business and always work.
+removes them. A function imported from the pack bypasses the registry: a *pack primitive* works
+on tracked values exactly while its pack is loaded and registers it, also when another pack has a
+primitive of the same name or overrides one of its NumPy functions (the user asked for this
+pack's function by importing it). While the pack is disabled, failed or not loaded it refuses
+tracked values and says which, instead of silently using rules the user turned off. Plain arrays
+are not yota's business and always work.
 
     from yota.packs import pack_primitive
 
@@ -19,15 +22,12 @@ from ..errors import NoRuleError
 from ..kernel.primitive import Primitive
 from ..kernel.tracked import Tracked
 from . import host as plugins
-from ..registry import REGISTRY
+from ..registry import REGISTRY, install_hint
 
 __all__ = ["PackPrimitive", "pack_primitive"]
 
-_registered = REGISTRY.primitives  # the dict itself (reload clears and refills it in place)
-
-
 class PackPrimitive(Primitive):
-    """A primitive that works on tracked values only while its pack has it registered."""
+    """A primitive that works on tracked values only while its pack is loaded and registers it."""
 
     __slots__ = ("pack",)
 
@@ -38,7 +38,7 @@ class PackPrimitive(Primitive):
     def __call__(self, *args, **kwargs):
         for a in args:
             if type(a) is Tracked:
-                if _registered.get(self.name) is not self:
+                if self not in REGISTRY.active:
                     _refuse(self)
                 break
         return Primitive.__call__(self, *args, **kwargs)
@@ -58,15 +58,11 @@ def pack_primitive(fn=None, *, pack, name=None, differentiable=True, nondiff_arg
 def _refuse(prim):
     """Raise, saying why the pack's rules are not in use; return if they are after loading."""
     plugins.ensure_loaded()
-    current = _registered.get(prim.name)
-    if current is prim:
-        return
     pack = prim.pack
+    if prim in REGISTRY.active:
+        return
     info = plugins.PLUGINS.get(pack)
-    if current is not None:
-        reason = (f"plugin {REGISTRY.provider.get(prim.name)!r} registered another primitive "
-                  f"named {prim.name!r} in its place")
-    elif info is not None and info.status == "disabled":
+    if info is not None and info.status == "disabled":
         reason = f"the {pack} pack is disabled (YOTA_DISABLE_PLUGINS)"
     elif info is not None and info.status == "failed":
         reason = f"the {pack} pack failed to load ({info.error})"
@@ -80,5 +76,5 @@ def _refuse(prim):
     raise NoRuleError(
         f"yota: {where} was called on a tracked value, but {reason}, so yota will not use its "
         f"gradient rule. Enable the pack (remove it from YOTA_DISABLE_PLUGINS, then call "
-        f"yota.plugins.reload()), or pip install {pack} if it is not installed."
+        f"yota.plugins.reload()), or install it with {install_hint(pack)}."
     )
