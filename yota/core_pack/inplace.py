@@ -15,6 +15,10 @@ Views keep NumPy's meaning too:
   ``x[:, 0] += v``) writes through to the base, then the view re-derives;
 - a write into any other view, or into an argument passed twice, raises InPlaceError.
 
+The states a view goes through (live, rederive, stale), rebinding and re-derivation belong to the
+kernel (yota/kernel/writes.py); this module records NumPy's writes, checks them with NumPy's
+errors, and declares the ``writes_through`` entries of getitem, reshape and transpose.
+
 Writes never reach the caller's arrays: an argument written inside the traced function changes
 only inside the trace (its gradient is w.r.t. the value passed in).
 """
