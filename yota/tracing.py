@@ -123,7 +123,7 @@ def trace(f, args, kwargs, argnums=None):
         except YotaError as exc:
             _name_the_function(exc, f)
             raise
-        tape.forward_ops = len(tape.ops)
+        tape.end_forward()
     # An in-place write into an input rebinds the user's object to the new value; tape.inputs
     # keeps a Tracked of each input's original variable, in the order they were made.
     originals = iter(tape.inputs)

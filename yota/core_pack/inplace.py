@@ -15,12 +15,15 @@ Views keep NumPy's meaning too:
   ``x[:, 0] += v``) writes through to the base, then the view re-derives;
 - a write into any other view, or into an argument passed twice, raises InPlaceError.
 
+The states a view goes through (live, rederive, stale), rebinding and re-derivation belong to the
+kernel (yota/kernel/writes.py); this module records NumPy's writes, checks them with NumPy's
+errors, and declares the ``writes_through`` entries of getitem, reshape and transpose.
+
 Writes never reach the caller's arrays: an argument written inside the traced function changes
 only inside the trace (its gradient is w.r.t. the value passed in).
 """
 from __future__ import annotations
 
-import bisect
 import operator
 
 import numpy as np
@@ -28,17 +31,13 @@ import numpy as np
 from ..errors import InPlaceError
 from ..kernel.primitive import nondifferentiable, primitive
 from ..kernel.tracked import Tracked
+from ..kernel.writes import STALE_MESSAGE  # noqa: F401  (raised by the kernel; re-exported)
 from .indexing import _is_basic, fill_index, getitem, index_add, split_index
 from .rearrange import along_axis_index
 from .shape import astype, broadcast_to_, reshape, transpose
 
 IMPLEMENTS = {}
 
-STALE_MESSAGE = (
-    "yota: this array is a view of a tracked array that was written in place afterwards, and "
-    "yota cannot derive it again from its base; take the view again after the write, or copy "
-    "it before writing (row = x[0].copy())"
-)
 VIEW_WRITE_MESSAGE = (
     "yota: {what} writes into a view of another tracked array made by {how}; NumPy would write "
     "through to that array, which yota records only for views made by basic indexing, reshape "
@@ -50,74 +49,6 @@ def _raw(x):
     while type(x) is Tracked:
         x = x._value
     return x
-
-
-def _out_var(op):
-    return op.out._var
-
-
-def _producer(tape, t):
-    """The op that defined ``t`` (None for an input)."""
-    i = bisect.bisect_left(tape.ops, t._var, key=_out_var)
-    if i < len(tape.ops) and tape.ops[i].out._var == t._var:
-        return tape.ops[i]
-    return None
-
-
-class _StaleTape:
-    """The tape of a view yota cannot derive again: every use raises."""
-
-    stale = True
-    depth = 1 << 62  # deeper than any real tape, so primitives pick it (and raise)
-
-    def record(self, prim, args, kwargs):
-        raise InPlaceError(STALE_MESSAGE)
-
-    def concretized(self, tracked, kind, value):
-        raise InPlaceError(STALE_MESSAGE)
-
-
-STALE = _StaleTape()
-
-
-class _Rederive:
-    """The tape of a view whose base was written: on next use the view records its producing
-    op again on the base's current value (``refresh``), then the call goes on as usual."""
-
-    def __init__(self, tape, view, prim, args, kwargs):
-        self.tape, self.view, self.prim, self.args, self.kwargs = tape, view, prim, args, kwargs
-        self.depth = tape.depth + 0.5  # picked before its own tape, never before an inner one
-
-    def refresh(self):
-        view = self.view
-        if view._tape is not self:
-            return
-        fresh = self.prim(*self.args, **self.kwargs)
-        view._tape = self.tape
-        _adopt(view, fresh)
-
-    def record(self, prim, args, kwargs):
-        self.refresh()
-        return prim(*args, **kwargs)
-
-    def concretized(self, tracked, kind, value):
-        raise AssertionError("Tracked._concrete refreshes first")
-
-
-def _adopt(x, fresh):
-    """``x`` takes the place of ``fresh``, a value just recorded on x's tape."""
-    tape = x._tape
-    x._value, x._var = fresh._value, fresh._var
-    tape.nodes[fresh._var] = x
-    op = _producer(tape, fresh)
-    if op is not None and op.out is fresh:
-        op.out = x
-
-
-def refresh(x):
-    r = getattr(x._tape, "refresh", None)
-    if r is not None:
-        r()
 
 
 # --- the functional update and its rules ------------------------------------------------------
@@ -161,16 +92,14 @@ def check_writable(x, what="x[...] = value"):
 
     Returns the op that made ``x`` as a view of another tracked array, or None.
     """
-    refresh(x)
     tape = x._tape
-    if getattr(tape, "stale", False):
-        tape.record(None, (), {})
+    tape.refresh(x)  # raises for a stale view
     xv = _raw(x)
     if not isinstance(xv, np.ndarray):
         raise TypeError(f"'{type(xv).__name__}' object does not support item assignment")
     if not xv.flags.writeable:
         raise ValueError("assignment destination is read-only")
-    op = _producer(tape, x)
+    op = tape.producer(x)
     sources = tape.inputs if op is None else [
         a for a in op.args if type(a) is Tracked and a._tape is tape]
     for a in sources:
@@ -178,12 +107,16 @@ def check_writable(x, what="x[...] = value"):
             if op is None:
                 raise InPlaceError(VIEW_WRITE_MESSAGE.format(
                     what=what, how="passing one array as two arguments"))
-            if op.prim not in _WRITE_THROUGH or (op.prim is getitem and len(op.args) > 1):
+            # getitem with tracked index parts has no write-through: its template has holes
+            if op.prim.writes_through is None or (op.prim is getitem and len(op.args) > 1):
                 raise InPlaceError(VIEW_WRITE_MESSAGE.format(what=what, how=op.prim.name))
             return op
     return None
 
 
+# The writes_through entries of the view-making primitives: each writes ``new``, the view's new
+# content, into the view's base (``x[0][1] = 5`` writes into ``x``). Declared here rather than
+# beside getitem, reshape and transpose because they write with setitem_, defined here.
 def _through_getitem(op, new):
     base = op.args[0]
     setitem_(base, op.kwargs["index"], new)
@@ -200,61 +133,14 @@ def _through_transpose(op, new):
     setitem_(base, Ellipsis, transpose(new, inverse))
 
 
-_WRITE_THROUGH = {getitem: _through_getitem, reshape: _through_reshape,
-                  transpose: _through_transpose}
+getitem.declare(writes_through=_through_getitem)
+reshape.declare(writes_through=_through_reshape)
+transpose.declare(writes_through=_through_transpose)
 
 
 def write(x, new, view_of):
     """Give tracked ``x`` the content ``new`` (recorded on its tape) with NumPy's meaning."""
-    if view_of is not None:
-        _WRITE_THROUGH[view_of.prim](view_of, new)
-        refresh(x)  # x is a view of the base just written: it derives itself again
-        return x
-    return rebind(x, new)
-
-
-def rebind(x, new):
-    """Make the user's object ``x`` hold ``new``, a value just recorded on x's tape.
-
-    Views of x's old value (found by memory overlap among later variables) re-derive lazily.
-    """
-    tape = x._tape
-    if new._tape is not tape:
-        raise InPlaceError(
-            "yota: a value traced by an inner yota.grad was written into an array of an outer "
-            "one; compute the new array functionally inside the inner function instead"
-        )
-    n, xv = x._var, _raw(x)
-    swap = {id(x): Tracked(x._value, tape, n)}
-    views = []
-    for node in tape.nodes[n + 1:]:
-        v = _raw(node)
-        if node is not new and isinstance(v, np.ndarray) and np.may_share_memory(v, xv):
-            op = _producer(tape, node)
-            lazy = STALE
-            if op is not None and any(type(a) is Tracked and np.may_share_memory(_raw(a), v)
-                                      for a in op.args):
-                lazy = _Rederive(tape, node, op.prim, op.args, op.kwargs)
-            views.append((node, lazy))
-            swap[id(node)] = Tracked(node._value, tape, node._var)
-    start = bisect.bisect_left(tape.ops, n, key=_out_var)
-    for op in tape.ops[start:]:
-        o = swap.get(id(op.out))
-        if o is not None:
-            op.out = o
-        for a in op.args:
-            if id(a) in swap:
-                op.args = tuple(swap.get(id(b), b) for b in op.args)
-                break
-    for t in swap.values():
-        tape.nodes[t._var] = t
-    for i, t in enumerate(tape.inputs):
-        if id(t) in swap:
-            tape.inputs[i] = swap[id(t)]
-    _adopt(x, new)
-    for node, lazy in views:
-        node._tape = lazy
-    return x
+    return x._tape.write(x, new, view_of)
 
 
 def setitem_(x, index, value):
@@ -263,8 +149,6 @@ def setitem_(x, index, value):
     template, parts = split_index(index)
     if isinstance(value, (list, tuple)):
         value = np.asarray(value)  # a list holding tracked values raises, pointing to np.stack
-    if type(value) is Tracked:
-        refresh(value)
     write(x, setitem(x, value, *parts, index=template), view_of)
 
 

@@ -3,8 +3,9 @@ dispatch table. It knows no NumPy function by name; packs (``yota.core_pack`` fi
 dispatch table through the plugin host.
 
 Modules, in import order: ``dispatch`` (NumPy callable -> implementation), ``tracked`` (the value
-being traced), ``tape`` (what was recorded), ``primitive`` (a function with its rules),
-``unbroadcast`` (the engine's own primitives), ``backward`` (the engine).
+being traced), ``writes`` (in-place writes and views: the states a tracked value goes through),
+``tape`` (what was recorded), ``primitive`` (a function with its rules), ``unbroadcast`` (the
+engine's own primitives), ``backward`` (the engine).
 """
 from .backward import backward
 from .dispatch import DISPATCH

@@ -13,6 +13,7 @@ import threading
 import numpy as np
 
 from ..errors import YotaError
+from . import writes
 from .tracked import Tracked
 
 _state = threading.local()
@@ -80,6 +81,7 @@ class Tape:
         self.guards = []
         self.forward_ops = 0  # how many ops the forward pass recorded
         self.constant_inputs = set()  # inputs that are not differentiated (static mode lifts data)
+        self.out_of_date = {}  # id(view) -> (view, its producer, or None if stale): writes.py
 
     # --- recording ---------------------------------------------------------------------------
     def input(self, value):
@@ -93,6 +95,8 @@ class Tape:
 
     def record(self, prim, args, kwargs):
         """Run ``prim`` on the values behind ``args`` and record the call (the hot path)."""
+        if self.out_of_date:  # a view of a value written since may be among the arguments
+            writes.refresh_args(self, args)
         nested = False
         raw = []
         for a in args:
@@ -123,6 +127,38 @@ class Tape:
         self.ops.append(Op(prim, args, kwargs, out))
         return out
 
+    def end_forward(self):
+        """The traced function returned: views it left waiting are derived again (so what it
+        returned shows every write), and the ops recorded from here on are the backward pass."""
+        if self.out_of_date:
+            writes.settle(self)
+        self.forward_ops = len(self.ops)
+
+    # --- writes and views (the protocol is explained in writes.py) ----------------------------
+    def rebind(self, x, new):
+        """Make the user's object ``x`` hold ``new``; views of its old content wait to be
+        derived again."""
+        return writes.rebind(self, x, new)
+
+    def write(self, x, new, view_of=None):
+        """Give ``x`` the content ``new``: through its base when ``x`` is a view made by
+        ``view_of`` (its primitive's ``writes_through`` entry), else by rebinding ``x``."""
+        return writes.write(self, x, new, view_of)
+
+    def refresh(self, x):
+        """Before reading ``x``'s content: derive it again if it waits for it, raise if stale."""
+        if self.out_of_date:
+            writes.refresh(self, x)
+
+    def state(self, x):
+        """``"live"``, ``"rederive"`` or ``"stale"`` (see writes.py)."""
+        return writes.state(self, x)
+
+    def producer(self, x):
+        """The op that defined ``x`` (None for an input)."""
+        return writes.producer(self, x)
+
+    # --- conversions to Python values ----------------------------------------------------------
     def concretized(self, tracked, kind, value):
         """Called when a tracked value became a Python value (an ``if``, ``float(x)``...)."""
         self.guards.append(Guard(tracked._var, kind, value))
@@ -156,6 +192,7 @@ class Tape:
         them, a cycle only the garbage collector would break: a finished dynamic call frees its
         intermediates at once instead."""
         self.nodes, self.ops, self.inputs, self.outputs, self.guards = [], [], [], [], []
+        self.out_of_date = {}
 
     # --- reading -----------------------------------------------------------------------------
     def __len__(self):

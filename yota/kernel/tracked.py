@@ -177,15 +177,12 @@ class Tracked:
 
     # --- conversions to Python values: recorded, so static graphs can guard them ------------
     def _concrete(self, kind, convert, drops_gradient=False):
-        refresh = getattr(self._tape, "refresh", None)
-        if refresh is not None:  # a view whose base was written since (core_pack/inplace.py)
-            refresh()
-        if drops_gradient and self._value.dtype.kind in "fc":
-            carries = getattr(self._tape, "carries_gradient", None)
-            if carries is not None and carries(self._var):
-                raise ConcretizationError(_concretization_message(kind))
+        tape = self._tape
+        tape.refresh(self)  # a view whose base was written since derives itself again
+        if drops_gradient and self._value.dtype.kind in "fc" and tape.carries_gradient(self._var):
+            raise ConcretizationError(_concretization_message(kind))
         result = convert(self._value)
-        self._tape.concretized(self, kind, result)
+        tape.concretized(self, kind, result)
         return result
 
     # bool, int and index serve control flow and indices: piecewise constant, gradient 0 is
