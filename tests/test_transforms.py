@@ -490,7 +490,7 @@ def test_argnums_none_means_every_argument(rng, total, dynamic):
 
 
 def test_large_static_jacobians_compute_dynamically(rng, monkeypatch):
-    from yota.transforms import functions as transforms
+    from yota.transforms import jacobians as transforms
     from yota.compile import CACHE, clear_cache
 
     clear_cache()
