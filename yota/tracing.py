@@ -187,6 +187,8 @@ def like_of(t, prefix=()):
     A nested input (a value of an outer tape) is handed over like the value behind it.
     """
     v = t._value
+    if type(v) is np.ndarray:
+        return ("array", prefix + v.shape if prefix else v.shape, v.dtype)
     while type(v) is Tracked:
         v = v._value
     if isinstance(v, np.ndarray):

@@ -24,7 +24,7 @@ from ..kernel.backward import backward
 from ..kernel.tape import reentered
 from ..kernel.tracked import Tracked
 from ..result import GradientResult
-from ..tracing import _fn_name, hand_over, like_of, trace, unwrap, zeros
+from ..tracing import _fn_name, hand_over, like_of, trace, zeros
 
 __all__ = ["Transform", "Transformed", "Dynamic", "Static"]
 
@@ -39,7 +39,7 @@ class Dynamic:
 
     def __init__(self, tape, protect=()):
         self.tape = tape
-        self.seen = {id(p) for p in protect}
+        self.seen = {id(p) for p in protect} if protect else set()
 
     def backward(self, out, seed, again=False):
         """Gradients of ``out`` weighted by ``seed``; ``again``: they will be differentiated
@@ -50,12 +50,16 @@ class Dynamic:
         return backward(self.tape, out, seed, record=False)
 
     def value(self, x):
-        return hand_over(unwrap(self.tape, x), "value", self.seen)
+        if type(x) is Tracked and x._tape is self.tape:
+            x = x._value
+        return hand_over(x, "value", self.seen)
 
     def result(self, x, like):
         if x is None:
             return zeros(like)
-        return hand_over(unwrap(self.tape, x), like, self.seen)
+        if type(x) is Tracked and x._tape is self.tape:
+            x = x._value
+        return hand_over(x, like, self.seen)
 
     def tree(self, x):
         """A tree of function values (``has_aux``), every leaf handed over as a value."""
@@ -149,11 +153,6 @@ class Transform:
         ex = Static(traced.tape)
         ex.template.tree = self.describe(traced, ex)
         return ex.template
-
-    def __call__(self, f, args, kwargs, argnums, dynamic=False):
-        if dynamic:
-            return self.dynamic(f, args, kwargs, argnums)
-        return static_call(self, f, args, kwargs, argnums)
 
 
 class Transformed:

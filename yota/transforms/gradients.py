@@ -6,6 +6,7 @@ with its own cache tag so that its key stays the cheapest one.
 from __future__ import annotations
 
 from ..compile import source as compiled_source
+from ..compile import static_call
 from .blocks import check_argnums, scalar_output, seed_like, split_aux
 from .executors import Transform, Transformed
 
@@ -28,7 +29,7 @@ class ValueAndGrad(Transform):
                     else (traced.output, None))
         scalar_output(self.name, traced.fn, out)
         value = ex.value(out) if self.returns == "both" else None
-        aux = ex.tree(aux)
+        aux = ex.tree(aux) if self.has_aux else None
         g = ex.gradients(traced, ex.backward(out, seed_like(out)))
         if self.returns == "gradient":
             return (g, aux) if self.has_aux else g
@@ -46,7 +47,9 @@ def grad(f, *args, dynamic=False, argnums=None, **kwargs):
     ``dynamic=True`` re-traces on every call; the default static mode compiles once per input
     signature.
     """
-    return GRAD(f, args, kwargs, argnums, dynamic)
+    if dynamic:
+        return GRAD.dynamic(f, args, kwargs, argnums)
+    return static_call(GRAD, f, args, kwargs, argnums)
 
 
 class value_and_grad(Transformed):

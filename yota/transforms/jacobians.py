@@ -70,7 +70,8 @@ class Jacobian(Transform):
     def describe(self, traced, ex):
         out = traced.output
         float_output(self.name, traced.fn, out)
-        per_arg = [traced.structure[i] or [] for i in traced.nums]
+        structure = traced.structure
+        per_arg = [structure[i] or [] for i in traced.nums]
         out_shape = aval(out)[0]
         rows = jacobian_rows(ex, out, [t for inputs in per_arg for _, t in inputs])
 
