@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 import yota
 from yota.compile import CACHE, compile_variant
 from yota.compile.key import signature
-from yota.compile.trace import build_grad
+from yota.transforms import build_grad
 
 yota_nn = pytest.importorskip("yota_nn")
 yota_reductions = pytest.importorskip("yota_reductions")

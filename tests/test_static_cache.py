@@ -15,7 +15,7 @@ import yota
 from yota import grad
 from yota.compile import CACHE, compile_variant, static
 from yota.compile.key import Unsupported, signature
-from yota.compile.trace import build_grad
+from yota.transforms import build_grad
 
 
 @pytest.fixture(autouse=True)
@@ -389,7 +389,7 @@ def test_item_with_an_index_is_guarded_on_that_element(traces):
 
 
 def test_static_call_compiles_what_a_build_callback_chooses():
-    from yota.compile import static_call
+    from yota.compile import Spec, static_call
     from yota.compile.trace import Template
 
     def build(traced):          # forward value and 2 * output, as a tuple
@@ -401,8 +401,8 @@ def test_static_call_compiles_what_a_build_callback_chooses():
     f = lambda x: np.sin(x) * x  # noqa: E731
     for _ in range(3):
         x = np.random.rand(4)
-        v, d = static_call("twice", f, (x,), {}, None, build,
-                           dynamic=lambda: (f(x), 2.0 * f(x)))
+        v, d = static_call(Spec("twice", build, dynamic=lambda: (f(x), 2.0 * f(x))),
+                           f, (x,), {}, None)
         np.testing.assert_allclose(v, f(x))
         np.testing.assert_allclose(d, 2 * f(x))
     assert CACHE.misses == 1

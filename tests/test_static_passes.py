@@ -7,7 +7,8 @@ import pytest
 from yota.compile import interpret, passes
 from yota.compile.ir import Aval, Instr, Program, Var
 from yota.compile.key import signature
-from yota.compile.trace import build_grad, trace_program
+from yota.compile.trace import trace_program
+from yota.transforms import build_grad
 from yota.core_pack import elementwise, shape
 
 

@@ -490,7 +490,7 @@ def test_argnums_none_means_every_argument(rng, total, dynamic):
 
 
 def test_large_static_jacobians_compute_dynamically(rng, monkeypatch):
-    from yota.transforms import functions as transforms
+    from yota.transforms import jacobians as transforms
     from yota.compile import CACHE, clear_cache
 
     clear_cache()
@@ -500,3 +500,56 @@ def test_large_static_jacobians_compute_dynamically(rng, monkeypatch):
     np.testing.assert_allclose(jac, np.diag(2 * np.cos(x)))
     entries = [e for k, e in CACHE.entries.items() if k[0] == ("jacobian",)]
     assert entries and all(e.dynamic for e in entries)
+
+
+# --- one hand-over for both executors ----------------------------------------------------------
+def test_two_arguments_never_share_one_gradient_array(dynamic):
+    # add's rule passes one array to both arguments; dynamic mode handed it out twice
+    x, y = np.array([0.1, 0.2]), np.array([0.3, 0.4])
+    f = lambda a, b: np.sum(np.exp(a + b))  # noqa: E731
+    _, g = yota.grad(f, x, y, dynamic=dynamic)
+    assert not np.shares_memory(g[0], g[1])
+    g = gradient(f, argnums=(0, 1), dynamic=dynamic)(x, y)
+    assert not np.shares_memory(g[0], g[1])
+    g[0][:] = 0.0
+    np.testing.assert_allclose(g[1], np.exp(x + y))
+
+
+def test_vjp_never_hands_the_cotangent_back():
+    x, y, ct = np.array([0.1, 0.2]), np.array([0.3, 0.4]), np.array([1.0, 2.0])
+    _, vjp_fn = vjp(lambda a, b: a + b, x, y)
+    g = vjp_fn(ct)
+    assert g[0] is not ct and g[1] is not ct and not np.shares_memory(g[0], g[1])
+    g[0][:] = 7.0
+    np.testing.assert_allclose(ct, [1.0, 2.0])
+    np.testing.assert_allclose(vjp_fn(ct)[1], [1.0, 2.0])
+
+
+def test_dynamic_jacobian_rows_and_vjp_calls_do_not_grow_the_tape(monkeypatch):
+    from yota import tracing
+    from yota.transforms import products
+
+    tapes = []
+    real_trace = tracing.trace
+
+    def spy(*a, **k):
+        tr, tape = real_trace(*a, **k)
+        tapes.append((tape, len(tape.ops)))
+        return tr, tape
+
+    monkeypatch.setattr(products, "trace", spy)
+    x = np.array([0.1, 0.2, 0.3])
+    _, vjp_fn = vjp(lambda a: np.sin(a) * a, x)
+    for _ in range(3):
+        vjp_fn(np.ones(3))
+    (tape, n), = tapes
+    assert len(tape.ops) == n
+
+
+def test_grad_is_value_and_grad_of_every_argument(dynamic):
+    x, n = np.array([0.5, 1.5]), 2.0
+    f = lambda a, s: np.sum(a ** 2) * s  # noqa: E731
+    v1, g1 = yota.grad(f, x, n, dynamic=dynamic)
+    v2, g2 = value_and_grad(f, argnums=None, dynamic=dynamic)(x, n)
+    assert v1 == v2 and type(g1[1]) is type(g2[1]) is float
+    np.testing.assert_allclose(g1[0], g2[0])

@@ -1,8 +1,9 @@
 """Tracing a user function: its arguments become tape inputs, its output is checked, and
-per-variable gradients become the GradientResult users see.
+results computed on the tape are handed over to the caller.
 
-Both executors use it: the dynamic one (transforms, every call) and the static one
-(``yota.compile``, once per signature).
+Both executors use it: the dynamic one (``yota.transforms``, every call) and the static one
+(``yota.compile``, once per signature). Argument numbers (``normalize_argnums``) and handing a
+result over (``like_of``, ``hand_over``, ``zeros``) are decided here and nowhere else.
 """
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from .errors import InputError, NotScalarError, YotaError
 from .kernel.tape import tracing
 from .kernel.tracked import Tracked
 from .packs.host import ensure_loaded
-from .result import GradientResult
 
-__all__ = ["trace", "Trace", "check_scalar_output", "gradient_result", "normalize_argnums"]
+__all__ = ["trace", "Trace", "check_scalar_output", "normalize_argnums", "like_of", "hand_over",
+           "zeros", "unwrap"]
 
 
 def _fn_name(f):
@@ -60,12 +61,18 @@ def leaf_kind(leaf):
 
 
 class Trace:
-    """The result of tracing ``f``: the tape, the wrapped arguments, the output."""
+    """The result of tracing ``f``: the tape, the differentiated inputs per argument, the output.
 
-    def __init__(self, tape, structure, output):
+    ``structure[i]`` is None for an argument that is not differentiated, else the list of
+    ``(path, tracked input)`` of its float leaves; ``nums`` the differentiated positions. The
+    static tracer (``yota.compile.trace.Traced``) offers the same attributes."""
+
+    def __init__(self, tape, structure, output, fn=None, nums=()):
         self.tape = tape
-        self.structure = structure  # per argument: None (constant), or list of (path, Tracked)
+        self.structure = structure
         self.output = output
+        self.fn = fn
+        self.nums = nums
 
 
 def _wrap_argument(tape, f, i, arg, explicit):
@@ -128,7 +135,7 @@ def trace(f, args, kwargs, argnums=None):
     # keeps a Tracked of each input's original variable, in the order they were made.
     originals = iter(tape.inputs)
     structure = [s if s is None else [(p, next(originals)) for p, _ in s] for s in structure]
-    return Trace(tape, structure, out), tape
+    return Trace(tape, structure, out, f, nums), tape
 
 
 def _name_the_function(exc, f):
@@ -168,50 +175,60 @@ def check_scalar_output(f, out):
         )
 
 
-def gradient_result(tr, grads):
-    """Turn per-variable gradients into what users see: arrays, floats, or path dicts."""
-    out = []
-    for inputs in tr.structure:
-        if inputs is None:
-            out.append(None)
-            continue
-        if len(inputs) == 1 and inputs[0][0] == ():
-            (path, t), = inputs
-            out.append(_owned(grads.get(t._var), t))
-            continue
-        out.append({path: _owned(grads[t._var], t) for path, t in inputs if t._var in grads})
-    return GradientResult(out)
+# --- handing results over: the same rules in both executors ---------------------------------------
+def like_of(t, prefix=()):
+    """How a result computed for input ``t`` is handed over; ``prefix`` is prepended to the
+    input's shape (a Jacobian block has ``out.shape + arg.shape``).
+
+    - ``("array", shape, dtype)``: a fresh ndarray the caller owns (zeros when absent);
+    - ``"float"``: a Python float (for float and ``np.float64`` inputs);
+    - ``("scalar", type)``: a NumPy scalar of that type (``np.float32`` inputs).
+
+    A nested input (a value of an outer tape) is handed over like the value behind it.
+    """
+    v = t._value
+    if type(v) is np.ndarray:
+        return ("array", prefix + v.shape if prefix else v.shape, v.dtype)
+    while type(v) is Tracked:
+        v = v._value
+    if isinstance(v, np.ndarray):
+        return ("array", prefix + v.shape, v.dtype)
+    if prefix:
+        return ("array", prefix, v.dtype)
+    return "float" if type(v) is np.float64 else ("scalar", type(v))
 
 
-def _owned(g, t):
-    """A gradient value the caller owns; zeros for unused inputs; a float for float inputs."""
-    if g is None:
-        value = t._value
-        if type(value) is Tracked:
-            return np.zeros(value.shape, value.dtype) if value.shape else value.dtype.type(0)
-        if isinstance(value, np.ndarray):
-            return np.zeros(value.shape, value.dtype)
-        return _scalar_like(value, 0.0)
-    if type(g) is Tracked and g._tape is t._tape:
-        g = g._value
-    if type(g) is Tracked:
-        return g
-    if type(t._value) is Tracked:  # nested grad, gradient constant w.r.t. the outer tape
-        value = t._value
-        return np.array(g, dtype=value.dtype) if value.shape else value.dtype.type(g)
-    if isinstance(t._value, np.ndarray):
-        if not isinstance(g, np.ndarray):
-            return np.array(g, dtype=t._value.dtype)
-        if g.base is not None or not g.flags.writeable or not g.flags.owndata:
-            return g.copy()
-        return g
-    return _scalar_like(t._value, g)
+def hand_over(v, like, seen):
+    """The caller's copy of result ``v`` (see ``like_of``; ``"value"``: as computed, 0-d arrays
+    as NumPy scalars). ``seen`` holds the ids of arrays already handed over or not ours to give
+    (inputs, constants): those are copied. A value of an outer tape, still being traced, passes
+    through as it is."""
+    if type(v) is Tracked:
+        return v
+    if like == "value":
+        if isinstance(v, np.ndarray) and v.ndim == 0:
+            return v[()]
+        return v
+    if like == "float":
+        return float(v)
+    if like[0] == "scalar":
+        return like[1](v)
+    _, shape, dtype = like
+    if not isinstance(v, np.ndarray):
+        return np.array(v, dtype=dtype)
+    if id(v) in seen or v.base is not None or not v.flags.owndata or not v.flags.writeable:
+        return v.copy()
+    seen.add(id(v))
+    return v
 
 
-def _scalar_like(value, g):
-    if type(value) is np.float64 or not isinstance(value, np.generic):
-        return float(g)
-    return value.dtype.type(g)
+def zeros(like):
+    """The result for an input the output does not depend on: zeros, fresh per call."""
+    if like == "float":
+        return 0.0
+    if like[0] == "scalar":
+        return like[1](0)
+    return np.zeros(like[1], like[2])
 
 
 def unwrap(tape, x):

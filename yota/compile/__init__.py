@@ -2,16 +2,16 @@
 
 Public pieces:
 
-- ``static_grad(f, args, kwargs, argnums, grad_dynamic)``: ``grad`` in static mode (what
-  ``yota.grad`` calls), with the dynamic ``grad`` to fall back on;
-- ``static_call(tag, f, args, kwargs, argnums, build, dynamic)``: the same machinery for any
-  "trace this function, record more, compile these outputs" (see static.py);
-- ``clear_cache()``, ``source(f, args, kwargs, argnums, grad_dynamic)`` (``yota.show_code``);
-- ``trace.Template``/``trace.build_grad`` to describe outputs; ``interpret.run`` replays a
-  Program op by op (the reference for the generated code).
+- ``static_call(spec, f, args, kwargs, argnums)``: the static executor of every transform
+  (``yota.grad`` included): trace, let ``spec.build`` record the transform and choose the
+  outputs, compile, cache, replay; ``spec.dynamic`` is the fallback (see static.py). ``Spec``
+  makes an ad-hoc spec from a tag, a build callback and a dynamic thunk;
+- ``clear_cache()``, ``source(spec, f, args, kwargs, argnums)`` (``yota.show_code``);
+- ``trace.Template`` to describe outputs; ``interpret.run`` replays a Program op by op (the
+  reference for the generated code).
 """
 from .cache import CACHE, clear_cache, set_max_entries
-from .static import compile_variant, source, static_call, static_grad
+from .static import Spec, compile_variant, source, static_call
 
-__all__ = ["static_grad", "static_call", "clear_cache", "source", "compile_variant",
+__all__ = ["static_call", "Spec", "clear_cache", "source", "compile_variant",
            "set_max_entries", "CACHE"]

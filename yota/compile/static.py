@@ -17,7 +17,7 @@ from . import guards as guards_mod
 from .cache import CACHE, MAX_VARIANTS, Entry, Variant
 from .ir import NotCompilable, Var
 from .key import Unsupported, signature
-from .trace import build_grad, trace_program
+from .trace import trace_program
 
 log = logging.getLogger("yota.compile")
 
@@ -35,51 +35,42 @@ class TooLarge(NotCompilable):
 _key_locks = {}
 
 
-def static_grad(f, args, kwargs, argnums, grad_dynamic):
-    """``grad`` in static mode: ``(value, GradientResult)``, compiled once per signature.
+def static_call(spec, f, args, kwargs, argnums):
+    """Run what ``spec`` describes on ``f(*args, **kwargs)``, compiled once per signature.
 
-    ``grad_dynamic(f, args, kwargs, argnums)`` computes the same without compiling; it runs
-    whenever static mode cannot apply."""
-    if current_depth():
-        return grad_dynamic(f, args, kwargs, argnums)   # inside another trace: record, don't run
-    try:
-        key, inputs = signature(f, args, kwargs, argnums)
-    except Unsupported as exc:
-        _unsupported(f, exc)
-        return grad_dynamic(f, args, kwargs, argnums)
-    entry = CACHE.get(key)
-    if entry is not None:
-        for fn in entry.fns:
-            r = fn(*inputs)
-            if r.__class__ is tuple:
-                return r
-    return _slow(f, args, kwargs, argnums, key, inputs, build_grad,
-                 lambda: grad_dynamic(f, args, kwargs, argnums))
-
-
-def static_call(tag, f, args, kwargs, argnums, build, dynamic):
-    """Trace ``f``, let ``build(traced)`` record more and choose the outputs, compile, cache.
-
-    The general form of ``static_grad`` for other transforms (value_and_grad, vjp, jacobian,
-    optimizer steps): ``tag`` is any hashable naming what is compiled (with its options),
-    ``build`` receives a ``trace.Traced`` (tape re-entered, so rules record on it) and returns a
-    ``trace.Template``; ``dynamic()`` computes the same result without compiling and is used
-    whenever static mode cannot apply. Returns what the template describes, with fresh arrays.
+    ``spec`` is a transform as the static executor sees it (``yota.transforms`` defines them):
+    ``spec.tag`` (hashable, part of the cache key), ``spec.build(traced)`` records the transform
+    on a ``trace.Traced`` (tape re-entered, so rules record on it) and returns a
+    ``trace.Template``, and ``spec.dynamic(f, args, kwargs, argnums)`` computes the same result
+    without compiling: it runs whenever static mode cannot apply (inside another trace,
+    unkeyable arguments, a graph it cannot build). Returns what the template describes, with
+    fresh arrays.
     """
     if current_depth():
-        return dynamic()
+        return spec.dynamic(f, args, kwargs, argnums)   # inside another trace: record, don't run
     try:
-        key, inputs = signature(f, args, kwargs, argnums, tag)
+        key, inputs = signature(f, args, kwargs, argnums, spec.tag)
     except Unsupported as exc:
         _unsupported(f, exc)
-        return dynamic()
+        return spec.dynamic(f, args, kwargs, argnums)
     entry = CACHE.get(key)
     if entry is not None:
         for fn in entry.fns:
             r = fn(*inputs)
             if r.__class__ is not int:
                 return r
-    return _slow(f, args, kwargs, argnums, key, inputs, build, dynamic)
+    return _slow(spec, f, args, kwargs, argnums, key, inputs)
+
+
+class Spec:
+    """An ad-hoc ``spec`` for ``static_call``: compile what ``build`` chooses, fall back on
+    ``dynamic()``."""
+
+    def __init__(self, tag, build, dynamic):
+        self.tag, self.build, self._dynamic = tag, build, dynamic
+
+    def dynamic(self, f, args, kwargs, argnums):
+        return self._dynamic()
 
 
 def compile_variant(f, args, kwargs, argnums, inputs, build, mode=None, optimize=None,
@@ -122,18 +113,23 @@ def _identity(f):
     return code if code is not None else f
 
 
-def _slow(f, args, kwargs, argnums, key, inputs, build, dynamic):
+def _slow(spec, f, args, kwargs, argnums, key, inputs):
     with CACHE.lock:
         lock = _key_locks.setdefault(key, threading.Lock())
     try:
         with lock:
-            return _trace_or_run(f, args, kwargs, argnums, key, inputs, build, dynamic)
+            return _trace_or_run(spec, f, args, kwargs, argnums, key, inputs)
     finally:  # also when f raises or runs dynamically: a lock per failed key would pile up
         with CACHE.lock:
             _key_locks.pop(key, None)
 
 
-def _trace_or_run(f, args, kwargs, argnums, key, inputs, build, dynamic):
+def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
+    build = spec.build
+
+    def dynamic():
+        return spec.dynamic(f, args, kwargs, argnums)
+
     name = _fn_name(f)
     entry = CACHE.get(key)
     reasons = []
@@ -222,13 +218,13 @@ def _unsupported(f, exc):
                  "key", _fn_name(f), exc)
 
 
-def source(f, args, kwargs, argnums, grad_dynamic):
-    """The generated source of every compiled variant of ``grad`` for this call's signature
-    (compiling it first, as ``static_grad`` would)."""
-    key, inputs = signature(f, args, kwargs, argnums)
+def source(spec, f, args, kwargs, argnums):
+    """The generated source of every compiled variant of ``spec`` for this call's signature
+    (compiling it first, as ``static_call`` would)."""
+    key, inputs = signature(f, args, kwargs, argnums, spec.tag)
     entry = CACHE.get(key)
     if entry is None or not entry.variants:
-        static_grad(f, args, kwargs, argnums, grad_dynamic)
+        static_call(spec, f, args, kwargs, argnums)
         entry = CACHE.get(key)
     if entry is None or entry.dynamic or not entry.variants:
         reason = CACHE.dynamic_functions.get(_identity(f), "static tracing failed")

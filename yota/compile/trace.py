@@ -4,19 +4,19 @@ Unlike dynamic mode, static tracing also lifts the arrays that are not different
 labels, arrays of arguments left out of ``argnums``, arrays in keyword arguments and in the
 function's closure cells) into tape inputs, so the compiled program reads them at call time
 instead of baking their first values in. ``trace_program`` runs the function, lets a ``build``
-callback record more on the tape (the backward pass, for ``grad``) and returns a Program plus a
-``Template`` that turns the program's outputs into what the caller gets.
+callback record more on the tape (a transform's description, run by the static executor of
+``yota.transforms``) and returns a Program plus a ``Template`` that turns the program's outputs
+into what the caller gets, by the same rules as dynamic mode (``yota.tracing.hand_over``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import tree
-from ..kernel.backward import backward
 from ..kernel.tape import Tape, reentered, tracing
 from ..packs.host import ensure_loaded
 from ..result import GradientResult
-from ..tracing import _wrap_argument, check_scalar_output, normalize_argnums
+from ..tracing import _wrap_argument, hand_over, normalize_argnums, zeros
 from .ir import GuardCheck, NotCompilable, Var, arg_avals, from_tape
 from .key import Lifter
 
@@ -35,7 +35,10 @@ class Param:
 
 
 class Traced:
-    """What tracing produced: the tape, the lifted parameters, the function's output."""
+    """What tracing produced: the tape, the lifted parameters, the function's output.
+
+    ``structure`` and ``nums`` are those of a dynamic ``yota.tracing.Trace``, so a transform
+    describes its outputs once for both executors."""
 
     def __init__(self, fn, tape, params, output, args, nums):
         self.fn, self.tape, self.params, self.output = fn, tape, params, output
@@ -44,6 +47,16 @@ class Traced:
     def diff_params(self, argpos):
         return [p for p in self.params
                 if p.diff and p.where[:2] == ("arg", argpos)]
+
+    @property
+    def structure(self):
+        """Per argument: None (not differentiated), or ``[(path, tracked input)]``."""
+        out = []
+        for i, arg in enumerate(self.args):
+            inputs = [(p.where[2:], p.tracked) for p in self.diff_params(i)] \
+                if i in self.nums else []
+            out.append(inputs if inputs or (i in self.nums and tree.is_node(arg)) else None)
+        return out
 
 
 def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
@@ -148,12 +161,8 @@ class Template:
 
 
 class Out:
-    """Slot ``index`` of the program outputs, handed over as ``like``:
-
-    - ``"value"``: as computed (0-d arrays become NumPy scalars), for function values;
-    - ``("array", shape, dtype)``: a fresh ndarray the caller owns (zeros when absent);
-    - ``"float"``: a Python float; ``("scalar", type)``: a NumPy scalar of that type.
-    """
+    """Slot ``index`` of the program outputs, handed over as ``like`` (``"value"`` or what
+    ``yota.tracing.like_of`` says; see ``yota.tracing.hand_over``)."""
 
     __slots__ = ("index", "like")
 
@@ -173,9 +182,9 @@ class Zeros:
 def _finish(node, values, seen):
     t = type(node)
     if t is Out:
-        return _hand_over(values[node.index], node.like, seen)
+        return hand_over(values[node.index], node.like, seen)
     if t is Zeros:
-        return _zeros(node.like)
+        return zeros(node.like)
     if t is GradientResult:
         return GradientResult([_finish(e, values, seen) for e in node])
     if t is tuple or t is list:
@@ -183,32 +192,6 @@ def _finish(node, values, seen):
     if t is dict:
         return {k: _finish(v, values, seen) for k, v in node.items()}
     return node
-
-
-def _zeros(like):
-    if like == "float":
-        return 0.0
-    if like[0] == "scalar":
-        return like[1](0)
-    return np.zeros(like[1], like[2])
-
-
-def _hand_over(v, like, seen):
-    if like == "value":
-        if isinstance(v, np.ndarray) and v.ndim == 0:
-            return v[()]
-        return v
-    if like == "float":
-        return float(v)
-    if like[0] == "scalar":
-        return like[1](v)
-    _, shape, dtype = like
-    if not isinstance(v, np.ndarray):
-        return np.array(v, dtype=dtype)
-    if id(v) in seen or v.base is not None or not v.flags.owndata or not v.flags.writeable:
-        return v.copy()
-    seen.add(id(v))
-    return v
 
 
 def _emit(node, em, program, seen):
@@ -237,7 +220,7 @@ def _emit(node, em, program, seen):
 
 def _emit_out(ref, like, em, program, seen):
     if type(ref) is not Var:                      # a constant: convert now, copy per call
-        value = _hand_over(ref, like, set())
+        value = hand_over(ref, like, set())
         if isinstance(value, np.ndarray):
             return f"{em.const(value)}.copy()"
         return em.const(value)
@@ -279,42 +262,3 @@ def _suspects(n, program, em):
                 if cid == b[1]:
                     out.append(cname)
     return out
-
-
-# --- grad ---------------------------------------------------------------------------------------
-def build_grad(traced):
-    """The template of ``grad``: ``(value, GradientResult)``, as dynamic mode returns them."""
-    f_out = traced.output
-    tape = traced.tape
-    check_scalar_output(traced.fn, f_out)
-    seed = np.ones((), dtype=f_out.dtype if hasattr(f_out, "dtype") else np.float64)
-    grads = backward(tape, f_out, seed)
-    tpl = Template()
-    value = tpl.add(f_out, "value")
-    per_arg = []
-    for i, arg in enumerate(traced.args):
-        if i not in traced.nums:
-            per_arg.append(None)
-            continue
-        inputs = traced.diff_params(i)
-        if not inputs and not tree.is_node(arg):
-            per_arg.append(None)
-            continue
-        if len(inputs) == 1 and inputs[0].where[2:] == ():
-            p = inputs[0]
-            g = grads.get(p.var)
-            per_arg.append(Zeros(_like(p)) if g is None else tpl.add(g, _like(p)))
-            continue
-        per_arg.append({p.where[2:]: tpl.add(grads[p.var], _like(p))
-                        for p in inputs if p.var in grads})
-    tpl.tree = (value, GradientResult(per_arg))
-    return tpl
-
-
-def _like(p):
-    v = p.tracked._value
-    if isinstance(v, np.ndarray):
-        return ("array", v.shape, v.dtype)
-    if type(v) is np.float64:
-        return "float"
-    return ("scalar", type(v))

@@ -1,6 +1,17 @@
-"""The public transforms: ``grad`` and the function transforms built on the same blocks."""
-from .functions import checkpoint, gradient, hessian, hvp, jacobian, value_and_grad, vjp
-from .grad import grad, grad_dynamic, show_code, source
+"""The public transforms, each defined once and run by two executors.
 
-__all__ = ["grad", "grad_dynamic", "show_code", "source", "value_and_grad", "gradient", "vjp",
-           "jacobian", "hessian", "hvp", "checkpoint"]
+``executors`` holds the idea: a ``Transform`` describes its outputs from a trace, the dynamic
+executor evaluates that description on the live tape, the static one compiles it
+(``yota.compile``). ``blocks`` has the checks and seeds they share; ``gradients`` (``grad``,
+``value_and_grad``, ``gradient``), ``jacobians`` (``jacobian``, ``hessian``), ``products``
+(``vjp``, ``hvp``) and ``checkpoints`` (``checkpoint``) define the transforms.
+"""
+from .checkpoints import checkpoint
+from .gradients import GRAD, grad, gradient, show_code, source, value_and_grad
+from .jacobians import hessian, jacobian
+from .products import hvp, vjp
+
+__all__ = ["grad", "show_code", "source", "value_and_grad", "gradient", "vjp", "jacobian",
+           "hessian", "hvp", "checkpoint", "GRAD", "build_grad"]
+
+build_grad = GRAD.build  # the static build of ``grad`` (for compiling one variant by hand)
