@@ -117,3 +117,23 @@ def test_grad_of_grad_with_writes_into_views_inside(dynamic):
     value, g = yota.grad(outer, np.array([1.0, 2.0, 3.0]), dynamic=dynamic)
     assert value == 6.0
     np.testing.assert_array_equal(g[0], [20.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("dynamic", [True, False])
+def test_a_stale_view_returned_by_the_traced_function_raises(dynamic):
+    """Handing over a stale view would give content the write made untrue (it used to come
+    back holding the values from before the write)."""
+    data = np.arange(4.0)
+
+    @primitive(differentiable=False)
+    def alias(s):  # a view of the input's memory, made from nothing that shares it
+        return data[:2]
+
+    def f(x):
+        v = alias(x[3] * 0)
+        x[0] = 1.0
+        return np.sum(x * x), v
+
+    with pytest.raises(InPlaceError) as info:
+        yota.value_and_grad(f, has_aux=True, dynamic=dynamic)(data)
+    assert STALE_MESSAGE in str(info.value)

@@ -130,7 +130,7 @@ def trace(f, args, kwargs, argnums=None):
         except YotaError as exc:
             _name_the_function(exc, f)
             raise
-        tape.end_forward()
+        tape.end_forward(out)
     # An in-place write into an input rebinds the user's object to the new value; tape.inputs
     # keeps a Tracked of each input's original variable, in the order they were made.
     originals = iter(tape.inputs)

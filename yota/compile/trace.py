@@ -95,7 +95,7 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
         if len(params) != len(inputs) or any(p.value is not v for p, v in zip(params, inputs)):
             raise NotCompilable("the key and the tracer walked the inputs differently")
         out = g(*new_args, **new_kwargs)
-        tape.end_forward()
+        tape.end_forward(out)
     traced = Traced(f, tape, params, out, args, nums)
     with reentered(tape):
         template = build(traced)

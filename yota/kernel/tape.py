@@ -127,11 +127,14 @@ class Tape:
         self.ops.append(Op(prim, args, kwargs, out))
         return out
 
-    def end_forward(self):
-        """The traced function returned: views it left waiting are derived again (so what it
-        returned shows every write), and the ops recorded from here on are the backward pass."""
+    def end_forward(self, output=None):
+        """The traced function returned ``output``: views it left waiting are derived again (so
+        what it returned shows every write; a stale one among ``output``'s values raises), and
+        the ops recorded from here on are the backward pass."""
         if self.out_of_date:
             writes.settle(self)
+            if self.out_of_date:  # only stale views remain: none may be handed over
+                writes.refuse_stale(self, output)
         self.forward_ops = len(self.ops)
 
     # --- writes and views (the protocol is explained in writes.py) ----------------------------

@@ -22,8 +22,9 @@ Transitions, and who makes them:
 - ``tape.refresh(x)``: rederive -> live; stale raises; live is left alone. The kernel calls it
   wherever a value's content is read: ``Tape.record`` for its own arguments (one truth test of
   ``tape.out_of_date`` per op while no view waits), ``Tracked._concrete`` (``float(x)``, ``if``),
-  ``backward`` for its output, and ``tape.end_forward()`` for every waiting view when the traced
-  function returns (so what it returned shows every write).
+  ``backward`` for its output, and ``tape.end_forward(output)`` for every waiting view when the
+  traced function returns (so what it returned shows every write; a stale view among the
+  returned values raises).
 - ``tape.write(x, new, view_of)``: give ``x`` the content ``new``. If ``x`` is a view that writes
   through to its base (``view_of`` is the op that made it, found with ``tape.producer``), the
   primitive's table entry ``view_of.prim.writes_through(view_of, new)`` writes into the base, and
@@ -107,6 +108,21 @@ def settle(tape):
     for view, op in list(tape.out_of_date.values()):
         if op is not None:
             refresh(tape, view)
+
+
+def refuse_stale(tape, output):
+    """Raise if ``output`` (a value, or tuples, lists and dicts of values) holds a stale view:
+    handing it over would give content the writes made untrue."""
+    stack = [output]
+    while stack:
+        x = stack.pop()
+        if type(x) is Tracked:
+            if x._tape is tape:
+                refresh(tape, x)
+        elif type(x) in (tuple, list):
+            stack.extend(x)
+        elif type(x) is dict:
+            stack.extend(x.values())
 
 
 def _adopt(tape, x, fresh):
