@@ -248,6 +248,11 @@ IMPLEMENTS[np.fft.fftshift] = _shift(1)
 IMPLEMENTS[np.fft.ifftshift] = _shift(-1)
 
 
+# Output shapes follow from input shapes and options, so static graphs need no shape guards.
+for _prim in PRIMITIVES:
+    _prim.declare(static_shape=True)
+
+
 @yota.hookimpl
 def yota_register_primitives(registry):
     for numpy_func, impl in IMPLEMENTS.items():

@@ -29,6 +29,11 @@ PRIMITIVES = (
 )
 
 
+# Output shapes follow from input shapes and options, so static graphs need no shape guards.
+for _prim in PRIMITIVES:
+    _prim.declare(static_shape=True)
+
+
 @hookimpl
 def yota_register_primitives(registry):
     for prim in PRIMITIVES:
