@@ -155,6 +155,8 @@ class Registry:
                 )
         self.primitives[prim.name] = prim
         self.provider[prim.name] = self.plugin
+        if prim.pack is None:   # named in the kernel's error messages (it knows no registry)
+            prim.pack = self.plugin
         return prim
 
     ufunc = staticmethod(DISPATCH.ufunc)
