@@ -229,6 +229,10 @@ def _function(f, k, vals, depth):
         for kind, name, attrs in chains:
             if kind == "global":
                 root = g.get(name, _MISSING)
+                if type(root) is _ModuleType and len(attrs) == 1:   # np.sum: the hot case
+                    v = root.__dict__.get(attrs[0], _MISSING)
+                    if v is _MISSING or callable(v):
+                        continue
             elif kind == "free":
                 root = _cell(cl, code, name)
             else:
@@ -256,7 +260,12 @@ def _chain(obj, attrs, k, vals, depth):
     (``np.sum``) are left out, as before: they are code, not data."""
     last = len(attrs) - 1
     for i, name in enumerate(attrs):
-        v = static_attribute(obj, name)
+        if type(obj) is _ModuleType:
+            v = obj.__dict__.get(name, _MISSING)
+            if callable(v):   # np.sum: code read through a module (the common case, fast)
+                return
+        else:
+            v = static_attribute(obj, name)
         if i < last and _chained(v):
             obj = v
             continue
@@ -351,12 +360,21 @@ def _chained(v):
     """Is ``v`` an object whose attributes are followed (a plain instance or a module), rather
     than a value walked as a whole, a function, a class or a primitive (keyed by identity)?"""
     t = type(v)
-    if t is _ModuleType:
-        return True
-    if v is _MISSING or v is None or t in _NOT_CHAINED or isinstance(v, (type, Tracked)):
-        return False
-    return not _walked_global(v, t) and not isinstance(v, _Primitive) and \
-        not callable(getattr(t, "__get__", None))
+    try:
+        return _CHAINED_TYPES[t]
+    except KeyError:
+        pass
+    chained = t is _ModuleType or not (
+        t is object or t in _NOT_CHAINED or issubclass(t, (type, Tracked, _Primitive, _ndarray,
+                                                           _generic))
+        or _walked_global(v, t) or callable(getattr(t, "__get__", None)))
+    if len(_CHAINED_TYPES) >= 4096:
+        _CHAINED_TYPES.clear()
+    _CHAINED_TYPES[t] = chained
+    return chained
+
+
+_CHAINED_TYPES = {}   # type -> are its instances' attributes followed (decided by type alone)
 
 
 _NOT_CHAINED = frozenset({_FunctionType, _MethodType, _partial, types.BuiltinFunctionType,
@@ -369,8 +387,16 @@ def static_attribute(obj, name):
     object's identity if at all) and ``__getattr__`` fall-backs give ``_SKIP``/``_MISSING``."""
     if type(obj) is _ModuleType:
         return obj.__dict__.get(name, _MISSING)
+    t = type(obj)
+    try:
+        plain = _PLAIN_NAMES[t, name]
+    except (KeyError, TypeError):
+        plain = _plain_name(t, name)
+    if plain:   # the class defines nothing of that name: the instance's __dict__ decides
+        d = getattr(obj, "__dict__", None)
+        return d.get(name, _MISSING) if type(d) is dict else _MISSING
     cls_attr = _MISSING
-    for base in type(obj).__mro__:
+    for base in t.__mro__:
         d = base.__dict__
         if name in d:
             cls_attr = d[name]
@@ -390,6 +416,17 @@ def static_attribute(obj, name):
     if cls_attr is _MISSING:
         return _MISSING
     return _SKIP if hasattr(type(cls_attr), "__get__") else cls_attr
+
+
+_PLAIN_NAMES = {}   # (class, name) -> no class in its MRO defines the name (per class, cached)
+
+
+def _plain_name(t, name):
+    plain = not any(name in base.__dict__ for base in t.__mro__)
+    if len(_PLAIN_NAMES) >= 4096:
+        _PLAIN_NAMES.clear()
+    _PLAIN_NAMES[t, name] = plain
+    return plain
 
 
 class _SlotMember:
