@@ -145,6 +145,8 @@ class Registration:
         if not isinstance(prim, Primitive):
             raise PluginError(f"yota: plugin {self.pack!r} registered {prim!r}, not a Primitive")
         self.primitives[prim.name] = prim
+        if prim.pack is None:   # named in the kernel's error messages (it knows no registry)
+            prim.pack = self.pack
         return prim
 
 

@@ -29,12 +29,14 @@ from __future__ import annotations
 import copy
 import dis
 import functools
+import sys
 import types
 
 import numpy as np
 
 from .. import tree
 from ..tree import field_names
+from ..kernel.primitive import Primitive as _Primitive
 from ..kernel.tracked import Tracked
 
 FUNCTION_DEPTH = 3    # closures of closures of closures are walked; deeper ones key by identity
@@ -48,6 +50,7 @@ _ModuleType = types.ModuleType
 _EMPTY_CELL = object()
 _MISSING = object()   # a global name that is not bound (a builtin, or defined later)
 _GLOBAL_NAMES = {}    # code object -> the global names it loads, nested code included
+_CHAINS = {}          # code object -> the attribute chains it reads (attribute_chains)
 
 
 class Unsupported(Exception):
@@ -178,6 +181,7 @@ def _callable(f, k, vals, depth):
         k.append(_MethodType)
         _callable(f.__func__, k, vals, depth)
         _walk(f.__self__, False, k, vals, depth - 1)
+        _self_chains(f.__func__, f.__self__, k, vals, depth - 1)
     elif t is _partial:
         k.append(_partial)
         _callable(f.func, k, vals, depth)
@@ -217,6 +221,71 @@ def _function(f, k, vals, depth):
         g = f.__globals__
         for name in names:
             _global(g.get(name, _MISSING), k, vals, depth - 1)
+    chains = _CHAINS.get(code)
+    if chains is None:
+        chains = attribute_chains(code)
+    if chains:
+        g = f.__globals__
+        for kind, name, attrs in chains:
+            if kind == "global":
+                root = g.get(name, _MISSING)
+                if type(root) is _ModuleType and len(attrs) == 1:   # np.sum: the hot case
+                    v = root.__dict__.get(attrs[0], _MISSING)
+                    if v is _MISSING or callable(v):
+                        continue
+            elif kind == "free":
+                root = _cell(cl, code, name)
+            else:
+                continue   # rooted at self: the bound method walks those (_self_chains)
+            if _chained(root):
+                _chain(root, attrs, k, vals, depth - 1)
+
+
+def _self_chains(func, obj, k, vals, depth):
+    """The attribute chains a bound method's code reads from ``self`` (``self.W``)."""
+    if type(func) is not _FunctionType or depth <= 0 or not _chained(obj):
+        return
+    chains = _CHAINS.get(func.__code__)
+    if chains is None:
+        chains = attribute_chains(func.__code__)
+    for kind, name, attrs in chains:
+        if kind == "self":
+            _chain(obj, attrs, k, vals, depth)
+
+
+def _chain(obj, attrs, k, vals, depth):
+    """Walk the value at the end of ``obj.a.b``: plain objects and modules on the way are
+    followed; values and containers are walked (arrays become inputs); other values of a plain
+    object are keyed by identity; functions, classes and other code read through a module
+    (``np.sum``) are left out, as before: they are code, not data."""
+    last = len(attrs) - 1
+    for i, name in enumerate(attrs):
+        if type(obj) is _ModuleType:
+            v = obj.__dict__.get(name, _MISSING)
+            if callable(v):   # np.sum: code read through a module (the common case, fast)
+                return
+        else:
+            v = static_attribute(obj, name)
+        if i < last and _chained(v):
+            obj = v
+            continue
+        t = type(v)
+        if _walked_global(v, t):
+            _walk(v, False, k, vals, depth)
+        elif type(obj) is not _ModuleType and v is not _SKIP:
+            try:
+                hash(v)
+            except TypeError:
+                v = _Ident(v)
+            k.append(v)
+        return
+
+
+def _cell(cl, code, name):
+    try:
+        return cl[code.co_freevars.index(name)].cell_contents
+    except (ValueError, TypeError, IndexError):
+        return _MISSING
 
 
 def global_names(code):
@@ -235,6 +304,137 @@ def global_names(code):
             _GLOBAL_NAMES.clear()
         names = _GLOBAL_NAMES[code] = tuple(found)
     return names
+
+
+_LOAD_ROOT = {"LOAD_GLOBAL": "global", "LOAD_NAME": "global", "LOAD_DEREF": "deref",
+              "LOAD_CLASSDEREF": "deref", "LOAD_FAST": "fast", "LOAD_FAST_CHECK": "fast"}
+
+
+def attribute_chains(code):
+    """The attribute chains ``code`` reads, as ``(kind, root name, (attr, ...))``: rooted at a
+    global (``cfg.scale``), a closure cell (kind "free") or the first parameter (kind "self",
+    ``self.W``), in the code itself and in its comprehensions and inner functions. A method
+    call's name (``np.sum(x)``, ``self.layer.forward(x)``) ends a chain before it: the chain is
+    what is read as a value. Computed once per code object."""
+    chains = _CHAINS.get(code)
+    if chains is not None:
+        return chains
+    first = code.co_varnames[0] if code.co_argcount else None
+    found, stack = {}, [code]
+    while stack:
+        c = stack.pop()
+        root, attrs = None, []
+        for ins in dis.get_instructions(c):
+            op = ins.opname
+            if op == "LOAD_ATTR" and root is not None and not _method_load(ins):
+                attrs.append(ins.argval)
+                continue
+            if root is not None and attrs:
+                found[root + (tuple(attrs),)] = None
+            root, attrs = None, []
+            kind = _LOAD_ROOT.get(op)
+            if kind == "global":
+                root = ("global", ins.argval)
+            elif kind == "deref" and ins.argval in code.co_freevars:
+                root = ("free", ins.argval)
+            elif kind is not None and ins.argval == first and (c is code or kind == "deref"):
+                root = ("self", first)
+        if root is not None and attrs:
+            found[root + (tuple(attrs),)] = None
+        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+    if len(_CHAINS) >= 4096:
+        _CHAINS.clear()
+    chains = _CHAINS[code] = tuple(found)
+    return chains
+
+
+def _method_load(ins):
+    """Python 3.12 folds LOAD_METHOD into LOAD_ATTR with the low bit of its argument set."""
+    return _ATTR_METHOD_BIT and ins.arg & 1
+
+
+_ATTR_METHOD_BIT = sys.version_info >= (3, 12)
+
+
+def _chained(v):
+    """Is ``v`` an object whose attributes are followed (a plain instance or a module), rather
+    than a value walked as a whole, a function, a class or a primitive (keyed by identity)?"""
+    t = type(v)
+    try:
+        return _CHAINED_TYPES[t]
+    except KeyError:
+        pass
+    chained = t is _ModuleType or not (
+        t is object or t in _NOT_CHAINED or issubclass(t, (type, Tracked, _Primitive, _ndarray,
+                                                           _generic))
+        or _walked_global(v, t) or callable(getattr(t, "__get__", None)))
+    if len(_CHAINED_TYPES) >= 4096:
+        _CHAINED_TYPES.clear()
+    _CHAINED_TYPES[t] = chained
+    return chained
+
+
+_CHAINED_TYPES = {}   # type -> are its instances' attributes followed (decided by type alone)
+
+
+_NOT_CHAINED = frozenset({_FunctionType, _MethodType, _partial, types.BuiltinFunctionType,
+                          np.ufunc})
+
+
+def static_attribute(obj, name):
+    """``obj.name`` looked up without running code: the instance's ``__dict__`` or slot, then
+    a plain class attribute. Properties, methods and other descriptors (code, keyed through the
+    object's identity if at all) and ``__getattr__`` fall-backs give ``_SKIP``/``_MISSING``."""
+    if type(obj) is _ModuleType:
+        return obj.__dict__.get(name, _MISSING)
+    t = type(obj)
+    try:
+        plain = _PLAIN_NAMES[t, name]
+    except (KeyError, TypeError):
+        plain = _plain_name(t, name)
+    if plain:   # the class defines nothing of that name: the instance's __dict__ decides
+        d = getattr(obj, "__dict__", None)
+        return d.get(name, _MISSING) if type(d) is dict else _MISSING
+    cls_attr = _MISSING
+    for base in t.__mro__:
+        d = base.__dict__
+        if name in d:
+            cls_attr = d[name]
+            break
+    if cls_attr is not _MISSING:
+        ct = type(cls_attr)
+        if ct is _SlotMember:
+            try:
+                return cls_attr.__get__(obj, type(obj))
+            except AttributeError:
+                return _MISSING
+        if hasattr(ct, "__set__") or hasattr(ct, "__delete__"):
+            return _SKIP   # a property or another data descriptor: code
+    d = getattr(obj, "__dict__", None)
+    if type(d) is dict and name in d:
+        return d[name]
+    if cls_attr is _MISSING:
+        return _MISSING
+    return _SKIP if hasattr(type(cls_attr), "__get__") else cls_attr
+
+
+_PLAIN_NAMES = {}   # (class, name) -> no class in its MRO defines the name (per class, cached)
+
+
+def _plain_name(t, name):
+    plain = not any(name in base.__dict__ for base in t.__mro__)
+    if len(_PLAIN_NAMES) >= 4096:
+        _PLAIN_NAMES.clear()
+    _PLAIN_NAMES[t, name] = plain
+    return plain
+
+
+class _SlotMember:
+    __slots__ = ("x",)
+
+
+_SlotMember = type(_SlotMember.x)   # the type of a __slots__ entry on a class
+_SKIP = object()    # an attribute that is code (a property, a method): not walked
 
 
 class _Ident:
@@ -285,6 +485,19 @@ class Lifter:
 
     def __init__(self, make):
         self.make = make
+        self.copies = []   # (copy, its attributes when made): objects standing in for the caller's
+
+    def written(self):
+        """The first ``obj.name`` the traced function set or deleted on a stand-in copy (a
+        compiled program would not repeat that write; the caller's object never saw it)."""
+        for clone, before in self.copies:
+            now = getattr(clone, "__dict__", None)
+            if now is None:
+                continue
+            for name in set(now) | set(before):
+                if now.get(name, _MISSING) is not before.get(name, _MISSING):
+                    return f"{type(clone).__name__}.{name}"
+        return None
 
     def function(self, f, depth=FUNCTION_DEPTH, where=()):
         t = type(f)
@@ -293,6 +506,7 @@ class Lifter:
         if t is _MethodType:
             func = self.function(f.__func__, depth, where + ("__func__",))
             obj = self.walk(f.__self__, False, depth - 1, where + ("__self__",))
+            obj = self.self_chains(f.__func__, obj, depth - 1, where + ("__self__",))
             return f if func is f.__func__ and obj is f.__self__ else _MethodType(func, obj)
         if t is _partial:
             func = self.function(f.func, depth, where + ("func",))
@@ -340,6 +554,31 @@ class Lifter:
             nv = self._global(v, depth - 1, where + (name,))
             if nv is not v:
                 new[name] = nv
+        chains = attribute_chains(f.__code__)
+        if chains:
+            roots = {}
+            for kind, name, attrs in chains:
+                if kind == "global":
+                    root = glob.get(name, _MISSING)
+                elif kind == "free":
+                    root = _cell(f.__closure__, f.__code__, name)
+                else:
+                    continue
+                if _chained(root):
+                    self._chain(root, attrs, roots.setdefault((kind, name), {}), depth - 1,
+                                where + (name,))
+            for (kind, name), changes in roots.items():
+                if not changes:
+                    continue
+                old = _cell(f.__closure__, f.__code__, name) if kind == "free" else glob[name]
+                root = _with_changes(self.copies, old, changes)
+                if kind == "global":
+                    new[name] = root
+                else:
+                    cl = list(cl)
+                    cl[f.__code__.co_freevars.index(name)] = types.CellType(root)
+                    cl = tuple(cl)
+                    changed = True
         if new:   # the function reads these globals from a copy of its module's namespace
             glob = dict(glob)
             glob.update(new)
@@ -351,6 +590,33 @@ class Lifter:
         g.__qualname__ = f.__qualname__
         g.__dict__.update(f.__dict__)
         return g
+
+    def _chain(self, obj, attrs, changes, depth, where):
+        """``_chain`` of the key: record in ``changes`` (a tree of attribute names) the lifted
+        value at the end of ``obj.a.b`` when it differs from what the object holds."""
+        last = len(attrs) - 1
+        for i, name in enumerate(attrs):
+            v = static_attribute(obj, name)
+            if i == last or not _chained(v):
+                if _walked_global(v, type(v)):
+                    nv = self.walk(v, False, depth, where + attrs[:i + 1])
+                    if nv is not v:
+                        changes[name] = _Lifted(nv)
+                return
+            sub = changes.get(name)
+            if sub is None or type(sub) is _Lifted:
+                sub = changes[name] = {}
+            changes, obj = sub, v
+
+    def self_chains(self, func, obj, depth, where):
+        """``obj`` with the lifted values of the chains a bound method reads from ``self``."""
+        if type(func) is not _FunctionType or depth <= 0 or not _chained(obj):
+            return obj
+        changes = {}
+        for kind, name, attrs in attribute_chains(func.__code__):
+            if kind == "self":
+                self._chain(obj, attrs, changes, depth, where)
+        return _with_changes(self.copies, obj, changes) if changes else obj
 
     def _global(self, v, depth, where):
         t = type(v)
@@ -384,6 +650,39 @@ class Lifter:
         if all(new[key] is v for key, v in items):
             return x
         return _rebuild(x, new)
+
+
+class _Lifted:
+    """A lifted value in a tree of attribute changes (a dict is a further object)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _with_changes(copies, obj, changes):
+    """A shallow copy of ``obj`` (a plain object or a module) with ``changes`` applied: the
+    function being traced reads the lifted values, and the caller's object stays untouched
+    (other threads may be using it)."""
+    values = {}
+    for name, change in changes.items():
+        if type(change) is _Lifted:
+            values[name] = change.value
+        elif change:
+            values[name] = _with_changes(copies, static_attribute(obj, name), change)
+    if not values:
+        return obj
+    if type(obj) is _ModuleType:
+        clone = _ModuleType(obj.__name__, obj.__doc__)
+        clone.__dict__.update(obj.__dict__)
+        clone.__dict__.update(values)
+    else:
+        clone = copy.copy(obj)
+        for name, value in values.items():
+            object.__setattr__(clone, name, value)   # frozen dataclasses too
+    copies.append((clone, dict(getattr(clone, "__dict__", None) or {})))
+    return clone
 
 
 def _rebuild(x, new):

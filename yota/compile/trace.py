@@ -95,6 +95,10 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
         if len(params) != len(inputs) or any(p.value is not v for p, v in zip(params, inputs)):
             raise NotCompilable("the key and the tracer walked the inputs differently")
         out = g(*new_args, **new_kwargs)
+        written = lifter.written()
+        if written:
+            raise NotCompilable(f"the function sets {written}, an attribute of an object it "
+                                "reads arrays from; a compiled program would not repeat that")
         tape.end_forward(out)
     traced = Traced(f, tape, params, out, args, nums)
     with reentered(tape):
@@ -122,6 +126,8 @@ def _param_name(f, where):
         i, path = rest[0], rest[1:]
         code = getattr(f, "__code__", None)
         names = code.co_varnames[:code.co_argcount] if code is not None else ()
+        if getattr(f, "__self__", None) is not None:   # a bound method: self is not passed
+            names = names[1:]
         head = names[i] if i < len(names) else f"arg{i}"
     elif kind == "kw":
         head, path = rest[0], rest[1:]
@@ -129,6 +135,8 @@ def _param_name(f, where):
         head, path = (rest[0] if rest else "fn"), rest[1:]
         if head in ("__func__", "func"):
             head, path = (path[0] if path else "fn"), path[1:]
+        elif head == "__self__":
+            head = "self"
     return "_".join(str(p) for p in (head,) + tuple(path))
 
 

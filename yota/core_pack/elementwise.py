@@ -166,8 +166,8 @@ logaddexp2 = ufunc(
 copysign = ufunc(
     np.copysign,
     lambda dy, y, a, b: dy * np.sign(a) * np.where(np.signbit(b), -1, 1),
-    nondiff_argnums=(1,),  # only the sign of b is used: gradient 0
-)
+    nondiff_argnums=(1,),
+).declare(zero_gradient=(1,))  # only the sign of b is used: gradient 0
 ldexp = ufunc(np.ldexp, lambda dy, y, a, e: np.ldexp(dy, e),
               nondiff_argnums=(1,))  # e is an integer array
 

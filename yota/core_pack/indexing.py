@@ -178,6 +178,9 @@ def where(condition, x, y):
     return np.where(condition, x, y)
 
 
+where.declare(zero_gradient=(0,))  # a float condition (np.where(b, ...)) is truthiness: constant
+
+
 where.declare(static_shape=True)
 where.defgrad(lambda dy, out, c, x, y: np.where(c, dy, 0.0), argnum=1)
 where.defgrad(lambda dy, out, c, x, y: np.where(c, 0.0, dy), argnum=2)

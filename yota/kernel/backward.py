@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NoRuleError, RuleError
+from .primitive import describe_argument
 from .tracked import Tracked
 from .unbroadcast import astype, real, sum_to
 
@@ -34,6 +35,7 @@ def backward(tape, output, seed, record=True):
         return {}
     grads = {output._var: seed}
     pop, get = grads.pop, grads.get
+    settled = None  # variables known to carry no gradient (one graph walk per backward pass)
     for op in reversed(tape.ops[: len(tape.ops)]):
         out = op.out
         g = pop(out._var, None)
@@ -49,7 +51,13 @@ def backward(tape, output, seed, record=True):
                 continue
             value = arg._value
             dtype = value.dtype
-            if dtype.kind not in "fc" or argnum in prim.nondiff_argnums:
+            if dtype.kind not in "fc":
+                continue
+            if argnum in prim.nondiff_argnums:
+                if argnum not in prim.zero_gradient:   # a float where none may flow: look
+                    if settled is None:
+                        settled = set()
+                    _refuse_gradient(tape, prim, argnum, arg, settled)
                 continue
             rule = prim.rules.get(argnum)
             if rule is None:
@@ -75,6 +83,26 @@ def backward(tape, output, seed, record=True):
             prev = get(var)
             grads[var] = ga if prev is None else prev + ga
     return grads
+
+
+def _refuse_gradient(tape, prim, argnum, arg, settled):
+    """Raise if a gradient reaches ``arg``, at a position the primitive declared
+    non-differentiable: dropping it would return zeros for a gradient that is not zero.
+
+    Lifted data (static mode's constant inputs) and values cut by non-differentiable primitives
+    carry none and pass. ``settled`` collects what earlier walks of this pass proved clean, so a
+    long tape is walked once in all."""
+    if not tape.carries_gradient(arg._var, settled):
+        return
+    raise NoRuleError(
+        f"yota: {describe_argument(prim, argnum)} is declared non-differentiable "
+        f"(nondiff_argnums={tuple(sorted(prim.nondiff_argnums))}), but the value passed there "
+        "depends on what is differentiated, and dropping its gradient would silently give "
+        f"zeros. Define its rule with @{prim.name}.defgrad(argnum={argnum}) and take {argnum} "
+        f"out of nondiff_argnums, or pass yota.stop_gradient(value) to cut the gradient on "
+        "purpose (or, when the output is piecewise constant in it, declare "
+        f"{prim.name}.declare(zero_gradient=({argnum},)))"
+    )
 
 
 def _fit(g, arg, prim, argnum):

@@ -18,7 +18,12 @@ by the core and by every pack:
   these shapes and dtypes (a reshape to the same shape), or None (``emit.passes_first_on``);
 - ``writes_through``: for a view-making primitive, ``fn(op, new)`` writes ``new`` (the view's
   new content) into the view's base (``x[0][1] = 5`` writes into ``x``);
-- ``emitters``: per compile backend, how to emit a call (``defemit("numpy", fn)``).
+- ``emitters``: per compile backend, how to emit a call (``defemit("numpy", fn)``);
+- ``zero_gradient``: positions in ``nondiff_argnums`` where a float may carry a gradient that is
+  zero almost everywhere (a mask ``y > 0``, a tie test, the sign of ``b``). Elsewhere a gradient
+  reaching a ``nondiff_argnums`` position is an error, never silently zero;
+- ``pack``: the distribution that provides the primitive (the plugin host records it when a
+  pack registers it), named in error messages; None for a user's own primitive.
 
 ``declare(...)`` sets the flags; a code generator or pass asks the primitive, never a list.
 In these rules ``avals`` has one entry per positional argument: the type, shape and dtype
@@ -28,6 +33,7 @@ program, None for a constant. Ready-made entries live in ``yota.kernel.emit``.
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 
@@ -41,6 +47,7 @@ class Primitive:
 
     __slots__ = ("impl", "name", "rules", "differentiable", "nondiff_argnums",
                  "static_shape", "fresh", "noop", "writes_through", "emitters",
+                 "zero_gradient", "pack",
                  "__dict__")  # __dict__ holds functools.wraps' metadata (__doc__...) only
 
     def __init__(self, impl, name=None, differentiable=True, nondiff_argnums=()):
@@ -55,6 +62,8 @@ class Primitive:
         self.noop = None
         self.writes_through = None
         self.emitters = {}
+        self.zero_gradient = frozenset()
+        self.pack = None
         functools.update_wrapper(self, impl, updated=())
 
     def __call__(self, *args, **kwargs):
@@ -104,8 +113,17 @@ class Primitive:
                 "writes_through=...), prim.defgrad(...) and prim.defemit(backend, ...)")
         object.__setattr__(self, name, value)
 
-    def declare(self, *, static_shape=None, fresh=None, noop=None, writes_through=None):
+    def declare(self, *, static_shape=None, fresh=None, noop=None, writes_through=None,
+                zero_gradient=None):
         """Set entries of the primitive's table (see the module docstring); returns self."""
+        if zero_gradient is not None:
+            zero = frozenset(zero_gradient)
+            if not zero <= self.nondiff_argnums:
+                raise ValueError(
+                    f"yota: {self.name}.declare(zero_gradient={tuple(sorted(zero))}): only "
+                    f"positions in nondiff_argnums={tuple(sorted(self.nondiff_argnums))} can "
+                    "have a zero gradient; others need a rule")
+            self.zero_gradient = zero
         if static_shape is not None:
             self.static_shape = static_shape
         if fresh is not None:
@@ -139,6 +157,28 @@ class Primitive:
     def __repr__(self):
         kind = "primitive" if self.differentiable else "non-differentiable primitive"
         return f"<yota {kind} {self.name}>"
+
+
+def describe_argument(prim, argnum):
+    """``primitive scale (pack yota-foo), argument 1 (s)``, for error messages (the pack when
+    the host recorded one)."""
+    pack = f" (pack {prim.pack})" if prim.pack else ""
+    name = _parameter_name(prim.impl, argnum)
+    arg = f"argument {argnum} ({name})" if name else f"argument {argnum}"
+    return f"primitive {prim.name}{pack}, {arg}"
+
+
+def _parameter_name(fn, argnum):
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):   # builtins and ufuncs without a signature
+        return None
+    for i, p in enumerate(params):
+        if p.kind is p.VAR_POSITIONAL:
+            return "*" + p.name
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and i == argnum:
+            return p.name
+    return None
 
 
 _WRAPPER = frozenset(functools.WRAPPER_ASSIGNMENTS) | {"__wrapped__"}

@@ -166,14 +166,17 @@ class Tape:
         """Called when a tracked value became a Python value (an ``if``, ``float(x)``...)."""
         self.guards.append(Guard(tracked._var, kind, value))
 
-    def carries_gradient(self, var):
+    def carries_gradient(self, var, settled=None):
         """Can a gradient reach a differentiated input from variable ``var``? Follows exactly
         the edges ``backward`` follows. Used to refuse ``float(x)`` where that would silently
-        drop a gradient (on the slow path only: conversions to Python values are rare)."""
+        drop a gradient (on the slow path only: conversions to Python values are rare), and a
+        gradient reaching a ``nondiff_argnums`` position. ``settled``: variables known to carry
+        none; a walk that finds none adds what it visited (repeated walks stay linear)."""
         ops, seen, stack = self.ops, set(), [var]
+        known = settled if settled is not None else ()
         while stack:
             v = stack.pop()
-            if v in seen:
+            if v in seen or v in known:
                 continue
             seen.add(v)
             i = bisect.bisect_left(ops, v, key=_out_var)
@@ -188,6 +191,8 @@ class Tape:
                 if type(a) is Tracked and a._tape is self and argnum not in prim.nondiff_argnums \
                         and a.dtype.kind in "fc":
                     stack.append(a._var)
+        if settled is not None:
+            settled |= seen
         return False
 
     def release(self):

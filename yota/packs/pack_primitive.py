@@ -29,7 +29,7 @@ __all__ = ["PackPrimitive", "pack_primitive"]
 class PackPrimitive(Primitive):
     """A primitive that works on tracked values only while its pack is loaded and registers it."""
 
-    __slots__ = ("pack",)
+    __slots__ = ()   # ``pack`` is an entry of every primitive's table
 
     def __init__(self, impl, pack, name=None, differentiable=True, nondiff_argnums=()):
         super().__init__(impl, name, differentiable, nondiff_argnums)

@@ -87,6 +87,9 @@ def lstsq_s(a, b, *, rcond=None):
     return _lstsq(a, b, rcond=rcond)[3].copy()
 
 
+lstsq_s.declare(zero_gradient=(1,))  # the singular values of a do not depend on b
+
+
 lstsq_rank = nondifferentiable(lambda a, b, *, rcond=None: _lstsq(a, b, rcond=rcond)[2],
                                name="lstsq_rank")
 

@@ -30,6 +30,7 @@ def relu_vjp(dy, y):
 
 relu.defgrad(lambda dy, y, x: relu_vjp(dy, y))
 relu_vjp.defgrad(lambda g, out, dy, y: relu_vjp(g, y))  # linear in dy; the mask is constant
+relu_vjp.declare(zero_gradient=(1,))
 
 
 # --- leaky_relu --------------------------------------------------------------------------------
@@ -56,6 +57,7 @@ leaky_relu.defgrads(
     lambda dy, y, x, negative_slope=0.01: dy * np.minimum(x, 0),
 )
 leaky_relu_vjp.defgrad(lambda g, out, dy, x, s: leaky_relu_vjp(g, x, s), argnum=0)
+leaky_relu_vjp.declare(zero_gradient=(1,))  # the mask x > 0 is piecewise constant
 leaky_relu_vjp.defgrad(lambda g, out, dy, x, s: np.where(x > 0, 0.0, g * dy), argnum=2)
 
 

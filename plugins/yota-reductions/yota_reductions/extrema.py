@@ -30,6 +30,7 @@ def extremum_vjp(dy, x, y, axes):
 # Linear in dy; the shares are piecewise constant in x, so x and y get no gradient.
 extremum_vjp.defgrad(lambda g, out, dy, x, y, axes: sum_p(
     g * tie_share(x, y, axes), axis=axes, keepdims=dy.ndim == x.ndim))
+extremum_vjp.declare(zero_gradient=(1, 2))
 
 
 @primitive(name="max")
