@@ -106,3 +106,16 @@ def test_copyto_into_a_plain_array_still_refuses(dynamic):
 
     with pytest.raises(InPlaceError, match=r"numpy\.copyto writes tracked values into a plain"):
         yota.grad(f, np.ones(3), dynamic=dynamic)
+
+
+@pytest.mark.parametrize("dynamic", (False, True))
+def test_numpys_own_full_bound_before_yota_says_what_to_do(dynamic):
+    numpy_full_like = np.full_like.__yota_original__
+
+    def f(x):
+        return np.sum(numpy_full_like(np.ones((2, 3)), x[0]))   # a plain array made in f
+
+    with pytest.raises(InPlaceError, match=r"from numpy import full.*like=s"):
+        yota.grad(f, np.ones(3), dynamic=dynamic)
+    g = yota.grad(lambda x: np.sum(np.full((2,), x[0], like=x)), np.ones(3), dynamic=dynamic)[1]
+    np.testing.assert_array_equal(g[0], [2.0, 0.0, 0.0])
