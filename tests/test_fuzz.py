@@ -918,7 +918,7 @@ def check_program(prog, seed, data_seed2=None):
         gi = _leaf(dyn[1], i)
         assert gi.shape == np.shape(xs[i]), f"gradient {i} has shape {gi.shape}"
         assert gi.dtype == np.asarray(xs[i]).dtype, f"gradient {i} has dtype {gi.dtype}"
-        kind = float if type(xs[i]) is np.float64 else type(xs[i])   # documented: floats
+        kind = type(xs[i])   # documented: the argument's kind (a NumPy scalar for one)
         assert type(dyn[1][i]) is kind, (
             f"gradient {i} is a {type(dyn[1][i]).__name__} for a {type(xs[i]).__name__}")
     if not low:

@@ -115,6 +115,14 @@ class ImplementationTable(dict):
 
 
 
+def _original(numpy_func):
+    """The NumPy function itself, for one yota wrapped to add a hook (``np.full``, whose fill
+    value NumPy does not dispatch on: ``yota.core_pack.fills``); ``("like", f)`` alike."""
+    if type(numpy_func) is tuple:
+        return tuple(_original(f) for f in numpy_func)
+    return getattr(numpy_func, "__yota_original__", numpy_func)
+
+
 class Registration:
     """What one pack's hook registered, recorded and not yet in effect. The host collects one per
     pack and decides only after every pack has been collected (``yota.packs.conflicts``), so
@@ -134,6 +142,7 @@ class Registration:
     def implement(self, numpy_func, impl, *, override=False):
         """Route ``numpy_func`` (a ufunc or a NumPy function) to ``impl`` for tracked values.
         ``override=True`` replaces another pack's version on purpose."""
+        numpy_func = _original(numpy_func)
         self.claims[numpy_func] = (impl, bool(override))
         if isinstance(impl, Primitive):
             self.add_primitive(impl)

@@ -7,8 +7,10 @@ import numpy as np
 class GradientResult:
     """``g[i]`` is the gradient w.r.t. argument ``i``.
 
-    - an array argument gets an ndarray of its shape and dtype (zeros when it is not used);
-    - a float argument gets a float;
+    - an array argument gets an ndarray of its shape and dtype (zeros when it is not used), a
+      0-d array a 0-d array;
+    - a NumPy scalar argument gets a NumPy scalar of its type, a Python float a Python float
+      (in both modes: ``yota.tracing.like_of``);
     - an attrs instance or a list/tuple/dict gets a dict ``path -> gradient`` holding only the
       leaves that reach the output, e.g. ``{('layers', 0, 'W'): array}``;
     - an argument that is not differentiated (integer labels, strings, None) gets ``None``.

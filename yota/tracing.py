@@ -178,24 +178,27 @@ def check_scalar_output(f, out):
 # --- handing results over: the same rules in both executors ---------------------------------------
 def like_of(t, prefix=()):
     """How a result computed for input ``t`` is handed over; ``prefix`` is prepended to the
-    input's shape (a Jacobian block has ``out.shape + arg.shape``).
+    input's shape (a Jacobian block has ``out.shape + arg.shape``). The kind follows the
+    argument's, never the mode: an array for an array (0-d included), a NumPy scalar of its
+    type for a NumPy scalar, a Python float for a Python float.
 
     - ``("array", shape, dtype)``: a fresh ndarray the caller owns (zeros when absent);
-    - ``"float"``: a Python float (for float and ``np.float64`` inputs);
-    - ``("scalar", type)``: a NumPy scalar of that type (``np.float32`` inputs).
+    - ``"float"``: a Python float (for Python float inputs);
+    - ``("scalar", type)``: a NumPy scalar of that type (``np.float64``, ``np.float32``).
 
     A nested input (a value of an outer tape) is handed over like the value behind it.
     """
     v = t._value
     if type(v) is np.ndarray:
         return ("array", prefix + v.shape if prefix else v.shape, v.dtype)
+    tape, var = t._tape, t._var
     while type(v) is Tracked:
-        v = v._value
+        tape, var, v = v._tape, v._var, v._value
     if isinstance(v, np.ndarray):
         return ("array", prefix + v.shape, v.dtype)
     if prefix:
         return ("array", prefix, v.dtype)
-    return "float" if type(v) is np.float64 else ("scalar", type(v))
+    return "float" if var in tape.python_floats else ("scalar", type(v))
 
 
 def hand_over(v, like, seen):

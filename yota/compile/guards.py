@@ -1,7 +1,8 @@
 """Guards: the Python values tracing saw, checked again on every replay.
 
 When traced code turns a tracked value into a Python value (``if x > 0``, ``float(x)``,
-``int(n)``, ``x.item()``, ``x.tolist()``, an index), the compiled graph is only valid while that
+``int(n)``, ``x.item()``, ``x.tolist()``, an index, ``np.asarray(i)`` or ``plain_table[i]`` of a
+value without gradient), the compiled graph is only valid while that
 conversion gives the same result. A compiled program recomputes the value and compares; a
 mismatch makes the cache re-trace and compile another variant.
 """
@@ -62,6 +63,10 @@ def holds(guard, value):
     if guard.kind == "equal":  # an array baked into the program as a constant
         return value is not None and bool(
             np.array_equal(value, guard.value, equal_nan=value.dtype.kind in "fc"))
+    if guard.kind == "array":  # np.asarray(x): what NumPy computed from it is a constant
+        return (value is not None and value.dtype == guard.value.dtype
+                and bool(np.array_equal(value, guard.value,
+                                        equal_nan=value.dtype.kind in "fc")))
     try:
         seen = converter(guard.kind)(value)
     except (TypeError, ValueError):
@@ -77,6 +82,9 @@ def describe(guard, value=None):
     if guard.kind == "equal":
         return (f"the values of input %{guard.var}, a non-differentiated array compiled as a "
                 "constant, changed")
+    if guard.kind == "array":
+        return (f"np.asarray(%{guard.var}) (a tracked value made a plain array, e.g. to index "
+                "a plain array) changed")
     text = f"{_kind_name(guard.kind)}(%{guard.var}) was {guard.value!r} when traced"
     if value is not None:
         try:

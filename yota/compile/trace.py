@@ -244,6 +244,9 @@ def _emit_out(ref, like, em, program, seen):
     if not aval.is_array:
         em.ns.setdefault("array", np.array)
         return f"array({name}, {em.const(dtype)})"
+    if shape == ():  # a 0-d array stays one even where NumPy's generated code gives a scalar
+        em.ns.setdefault("array", np.array)
+        return f"array({name})"
     first = ref.n not in seen
     seen.add(ref.n)
     memory = getattr(program, "memory", None)

@@ -1,9 +1,9 @@
 """The core's own primitives, registered through the same hook as any third-party pack."""
 from ..hookspecs import hookimpl
 from ..kernel.primitive import stop_gradient
-from . import elementwise, indexing, inplace, rearrange, shape
+from . import elementwise, fills, indexing, inplace, rearrange, shape
 
-MODULES = (elementwise, shape, indexing, inplace, rearrange)
+MODULES = (elementwise, shape, indexing, inplace, rearrange, fills)
 
 
 @hookimpl

@@ -235,17 +235,24 @@ IMPLEMENTS["ufunc_with_keywords"] = ufunc_with_keywords
 
 
 # --- NumPy's in-place functions ---------------------------------------------------------------
-def _tracked_target(name, a):
+def _tracked_target(name, a, note=""):
     if type(a) is not Tracked:
         raise InPlaceError(
             f"yota: numpy.{name} writes tracked values into a plain ndarray, which would drop "
             "their gradient; make the array tracked first (a = np.zeros_like(x), or "
-            "np.zeros(shape, like=x)), or build the result functionally")
+            f"np.zeros(shape, like=x)), or build the result functionally{note}")
     return a
 
 
+# np.full and np.full_like call copyto; yota's wrappers (fills.py) catch a tracked fill first,
+# unless the caller bound NumPy's own function before yota was imported
+_FULL_NOTE = ("; np.full(shape, s) and np.full_like(a, s) come here when bound before yota was "
+              "imported (from numpy import full): call them as np.full, or write "
+              "np.full(shape, s, like=s)")
+
+
 def copyto(dst, src, casting="same_kind", where=True):
-    _tracked_target("copyto", dst)
+    _tracked_target("copyto", dst, _FULL_NOTE)
     view_of = check_writable(dst, "numpy.copyto")
     if where is not True:
         src = np.where(where, src, dst)

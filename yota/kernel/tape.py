@@ -81,6 +81,7 @@ class Tape:
         self.guards = []
         self.forward_ops = 0  # how many ops the forward pass recorded
         self.constant_inputs = set()  # inputs that are not differentiated (static mode lifts data)
+        self.python_floats = set()    # inputs given as Python floats (their results are floats)
         self.out_of_date = {}  # id(view) -> (view, its producer, or None if stale): writes.py
 
     # --- recording ---------------------------------------------------------------------------
@@ -88,6 +89,7 @@ class Tape:
         """A new input variable holding ``value``."""
         if not hasattr(value, "dtype"):
             value = np.float64(value)
+            self.python_floats.add(len(self.nodes))
         t = Tracked(value, self, len(self.nodes))
         self.nodes.append(t)
         self.inputs.append(t)

@@ -89,6 +89,18 @@ def _concretization_message(kind):
     )
 
 
+_ARRAY_MESSAGE = (
+    "yota: converting a tracked value that carries a gradient to a plain ndarray (np.asarray, "
+    "np.array, indexing a plain array with it, or a NumPy function yota does not intercept) "
+    "would silently drop its gradient. Use NumPy functions on it directly (np.stack instead of "
+    "np.array([...])), or wrap the computation in a @yota.primitive with a gradient rule; to "
+    "use the value without its gradient on purpose, write np.asarray(yota.stop_gradient(x)). "
+    "Writing a tracked value into a plain ndarray (buf[i] = value) lands here too: make the "
+    "buffer tracked (buf = np.zeros_like(x), or np.zeros(shape, like=x)) and write into it, or "
+    "collect the pieces in a list and np.stack them"
+)
+
+
 def _method(func):
     def method(self, *args, **kwargs):
         return func(self, *args, **kwargs)
@@ -165,15 +177,20 @@ class Tracked:
         return impl(*args, **kwargs)
 
     def __array__(self, dtype=None, copy=None):
-        raise YotaError(
-            "yota: converting a tracked value to a plain ndarray (np.asarray, np.array, or a "
-            "NumPy function yota does not intercept) would silently drop its gradient. Use NumPy "
-            "functions on it directly (np.stack instead of np.array([...])), or wrap the "
-            "computation in a @yota.primitive with a gradient rule. Writing a tracked value into "
-            "a plain ndarray (buf[i] = value, np.full(shape, value)) lands here too: make the "
-            "buffer tracked (buf = np.zeros_like(x), or np.zeros(shape, like=x)) and write into "
-            "it, or collect the pieces in a list and np.stack them"
-        )
+        # np.asarray(i), plain_table[i], np.take(plain_table, i): NumPy wants a plain array.
+        # Integers and booleans carry no gradient, nor does a float that is stop_gradient'ed
+        # or data: they convert, and the conversion is guarded by value (a compiled program
+        # built on the plain array is only valid while it is the same). A float that carries a
+        # gradient would silently drop it: refused.
+        tape = self._tape
+        tape.refresh(self)
+        value = self._value
+        if value.dtype.kind in "fc" and tape.carries_gradient(self._var):
+            raise YotaError(_ARRAY_MESSAGE)
+        if type(value) is Tracked:  # a value of an outer tape: converted (and guarded) there
+            value = value.__array__()
+        tape.concretized(self, "array", np.array(value))
+        return np.array(value, dtype=dtype, copy=copy is not False)
 
     # --- conversions to Python values: recorded, so static graphs can guard them ------------
     def _concrete(self, kind, convert, drops_gradient=False):
