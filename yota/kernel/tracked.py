@@ -165,7 +165,7 @@ class Tracked:
         return impl(*args, **kwargs)
 
     def __array__(self, dtype=None, copy=None):
-        raise YotaError(
+        raise YotaError(DISPATCH.explain_conversion(
             "yota: converting a tracked value to a plain ndarray (np.asarray, np.array, or a "
             "NumPy function yota does not intercept) would silently drop its gradient. Use NumPy "
             "functions on it directly (np.stack instead of np.array([...])), or wrap the "
@@ -173,7 +173,7 @@ class Tracked:
             "a plain ndarray (buf[i] = value, np.full(shape, value)) lands here too: make the "
             "buffer tracked (buf = np.zeros_like(x), or np.zeros(shape, like=x)) and write into "
             "it, or collect the pieces in a list and np.stack them"
-        )
+        ))
 
     # --- conversions to Python values: recorded, so static graphs can guard them ------------
     def _concrete(self, kind, convert, drops_gradient=False):
