@@ -298,7 +298,8 @@ def _explain_conversion(message):
     old, new = EQUIVALENT_MODULE[pack]
     equivalent = new + name[len(old):]
     where = ("" if pack in REGISTRY.loaded else
-             f" (from the {pack} pack: install it with {install_hint(pack)})")
+             f" (from the {pack} pack, which is not loaded: install it with "
+             f"{install_hint(pack)}, or enable it if it is disabled (YOTA_DISABLE_PLUGINS))")
     return (f"yota: {name} converts its arguments to plain arrays (np.asarray), which would "
             f"silently drop the gradient of a tracked value; call {equivalent} instead{where}, "
             "which takes tracked values and plain arrays alike.")

@@ -34,8 +34,9 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False):
                                             unit_diagonal=unit_diagonal)
 
 
-def _transposed(trans):
-    return {0: 1, 1: 0, "N": 1, "T": 0, 2: 0, "C": 0}[trans]
+def _other_side(trans):
+    """The trans of the adjoint solve: op(A)^T (real matrices: 'C' is 'T')."""
+    return {0: 1, "N": 1, 1: 0, "T": 0, 2: 0, "C": 0}[trans]
 
 
 def _triangle(g, lower, unit_diagonal):
@@ -47,7 +48,7 @@ def _triangle(g, lower, unit_diagonal):
 
 
 def _solve_triangular_grad_b(dy, x, a, b, trans=0, lower=False, unit_diagonal=False):
-    return solve_triangular(a, dy, trans=_transposed(trans), lower=lower,
+    return solve_triangular(a, dy, trans=_other_side(trans), lower=lower,
                             unit_diagonal=unit_diagonal)
 
 
@@ -56,7 +57,7 @@ def _solve_triangular_grad_a(dy, x, a, b, trans=0, lower=False, unit_diagonal=Fa
     gb = _solve_triangular_grad_b(dy, x, a, b, trans, lower, unit_diagonal)
     if np.ndim(x) == 1:
         gb, x = np.reshape(gb, (-1, 1)), np.reshape(x, (-1, 1))
-    g = -(gb @ _mT(x)) if _transposed(trans) == 1 else -(x @ _mT(gb))
+    g = -(gb @ _mT(x)) if _other_side(trans) == 1 else -(x @ _mT(gb))
     return _triangle(g, lower, unit_diagonal)
 
 
