@@ -44,13 +44,17 @@ KNOWN_PACKS = {
     "yota-scipy": tuple(f"scipy.special.{n}" for n in (
         "gammaln", "digamma", "psi", "polygamma", "gamma", "betaln", "erf", "erfc", "erfinv",
         "expit", "logit", "ndtr", "log_ndtr", "xlogy", "xlog1py", "i0", "i1", "iv",
+        "gammainc", "gammaincc", "betainc", "stdtr", "pdtr", "bdtr",
         "multigammaln", "logsumexp", "softmax", "log_softmax",
     )) + tuple(f"scipy.stats.{d}.{m}" for d, methods in (
         ("norm", ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")),
         ("multivariate_normal", ("logpdf", "pdf")),
-        ("t", ("logpdf", "pdf")), ("gamma", ("logpdf", "pdf")), ("beta", ("logpdf", "pdf")),
-        ("dirichlet", ("logpdf", "pdf")), ("poisson", ("logpmf", "pmf")),
-        ("bernoulli", ("logpmf", "pmf")), ("binom", ("logpmf", "pmf")),
+        ("t", ("logpdf", "pdf", "cdf", "logcdf", "sf")),
+        ("gamma", ("logpdf", "pdf", "cdf", "logcdf", "sf")),
+        ("beta", ("logpdf", "pdf", "cdf", "logcdf")), ("dirichlet", ("logpdf", "pdf")),
+        ("poisson", ("logpmf", "pmf", "cdf", "logcdf")),
+        ("bernoulli", ("logpmf", "pmf", "cdf", "logcdf")),
+        ("binom", ("logpmf", "pmf", "cdf", "logcdf")),
     ) for m in methods) + tuple(f"scipy.linalg.{n}" for n in (
         "solve_triangular", "cho_factor", "cho_solve", "cholesky", "expm", "logm", "sqrtm",
     )) + tuple(f"scipy.signal.{n}" for n in (

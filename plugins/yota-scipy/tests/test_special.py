@@ -133,3 +133,31 @@ def test_the_namespace_mirrors_scipy_special(rng):
         assert hasattr(sc, name), name
     for name in ("gammaln", "digamma", "erf", "expit", "i0", "gamma"):
         np.testing.assert_array_equal(getattr(ys_special, name)(x), getattr(sc, name)(x))
+
+
+# distribution functions: SciPy's ufunc, its arguments, the differentiable argument
+CDFS = {
+    "gammainc": (sc.gammainc, [2.5, np.array([0.5, 1.5, 3.0])], 1),
+    "gammaincc": (sc.gammaincc, [2.5, np.array([0.5, 1.5, 3.0])], 1),
+    "betainc": (sc.betainc, [2.5, 1.5, np.array([0.2, 0.5, 0.8])], 2),
+    "stdtr": (sc.stdtr, [3.5, np.array([-1.0, 0.2, 2.0])], 1),
+    "pdtr": (sc.pdtr, [np.array([0, 2, 5]), np.array([0.5, 2.5, 4.0])], 1),
+    "bdtr": (sc.bdtr, [np.array([0, 2, 5, 6]), 6, np.array([0.2, 0.3, 0.6, 0.5])], 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CDFS))
+def test_distribution_functions(name):
+    fn, args, free = CDFS[name]
+    w = np.linspace(-1.0, 1.5, np.size(args[free]))
+
+    def weighed(x):
+        return vdot(fn(*args[:free], x, *args[free + 1:]), w)
+
+    check_grads(weighed, args[free], order=2)
+
+
+def test_shape_parameters_of_distribution_functions_refuse_loudly():
+    with pytest.raises(yota.NoRuleError, match=r"scipy.special.gammainc with respect to a is "
+                                               r"not implemented"):
+        yota.grad(lambda a: sc.gammainc(a, 1.5), 2.0)

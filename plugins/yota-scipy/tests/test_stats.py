@@ -28,6 +28,20 @@ CASES = [
     ("bernoulli", "pmf", ([0, 1, 1], 0.3), (0,)),
     ("binom", "logpmf", ([0, 2, 5], 6, 0.3), (0, 1)),
     ("binom", "pmf", ([0, 2, 5], 6, 0.3), (0, 1)),
+    ("poisson", "cdf", ([0, 2, 5], 2.5), (0,)),
+    ("poisson", "logcdf", ([0, 2, 5], 2.5), (0,)),
+    ("bernoulli", "cdf", ([0, 1, 1], 0.3), (0,)),
+    ("binom", "cdf", ([0, 2, 5], 6, 0.3), (0, 1)),
+    ("binom", "cdf", ([-1, 6, 8], 6, 0.3), (0, 1)),
+]
+# CDFs of the continuous distributions: not differentiable in their shape parameters.
+CONSTANT_SHAPES = [
+    ("t", "cdf", ([0.3, -1.2, 2.0], 3.5, 0.2, 1.3), (1,)),
+    ("t", "sf", ([0.3, -1.2, 2.0], 3.5, 0.2, 1.3), (1,)),
+    ("t", "logcdf", ([0.3, -1.2, 2.0], 3.5, 0.2, 1.3), (1,)),
+    ("gamma", "cdf", ([0.6, 1.2, 2.5], 2.5, 0.1, 1.5), (1,)),
+    ("gamma", "sf", ([0.6, 1.2, 2.5], 2.5, 0.1, 1.5), (1,)),
+    ("beta", "cdf", ([0.2, 0.5, 0.7], 2.5, 1.5, 0.05, 0.9), (1, 2)),
 ]
 
 
@@ -44,6 +58,26 @@ def test_values_and_gradients(dist, method, args, integer):
     w = np.array([0.7, -1.3, 0.4])
     argnums = tuple(i for i in range(len(args)) if i not in integer)
     check_grads(lambda *a: vdot(ours(*a), w), *args, order=2, argnums=argnums)
+
+
+@pytest.mark.parametrize("dist,method,args,shapes", CONSTANT_SHAPES,
+                         ids=[f"{c[0]}.{c[1]}" for c in CONSTANT_SHAPES])
+def test_cdfs_in_x_loc_scale(dist, method, args, shapes):
+    ours, theirs = getattr(getattr(st, dist), method), getattr(getattr(ss, dist), method)
+    args = _arrays(args, ())
+    np.testing.assert_allclose(ours(*args), theirs(*args), rtol=1e-10)
+    w = np.array([0.7, -1.3, 0.4])
+    free = [i for i in range(len(args)) if i not in shapes]
+
+    def with_constant_shapes(*a):
+        full = list(args)
+        for i, value in zip(free, a):
+            full[i] = value
+        return vdot(ours(*full), w)
+
+    check_grads(with_constant_shapes, *[args[i] for i in free], order=2)
+    with pytest.raises(yota.NoRuleError, match=r"with respect to .* is not implemented"):
+        yota.grad(lambda *a: vdot(ours(*a), w), *args, argnums=shapes[:1])
 
 
 def test_float32_and_broadcasting():
@@ -123,3 +157,19 @@ def test_a_fit_by_gradient_descent():
         params = params - 0.05 * g[0]
     assert params[0] == pytest.approx(data.mean(), abs=1e-4)
     assert np.exp(params[1]) == pytest.approx(data.std(), abs=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("dist,params", [
+    ("t", (3.5, 0.2, 1.3)), ("gamma", (2.5, 0.1, 1.5)), ("beta", (2.5, 1.5, 0.05, 0.9))])
+def test_broadcasting_parameters(dist, params, dtype, rng):
+    """Points (2, 1) against a row of first shape parameters (3,): SciPy's broadcasting."""
+    x = rng.uniform(0.3, 0.7, size=(2, 1)).astype(dtype)
+    first = (params[0] * np.array([0.8, 1.0, 1.3])).astype(dtype)
+    args = (x, first) + tuple(np.asarray(p, dtype) for p in params[1:])
+    ours, theirs = getattr(st, dist).logpdf, getattr(ss, dist).logpdf
+    out = ours(*args)
+    assert out.shape == (2, 3) and out.dtype == dtype
+    np.testing.assert_allclose(out, theirs(*args), rtol=1e-5)
+    w = rng.normal(size=(2, 3))
+    check_grads(lambda *a: vdot(ours(*a), w), *args)

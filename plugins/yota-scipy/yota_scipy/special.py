@@ -12,12 +12,13 @@ import math
 import numpy as np
 import scipy.special as sc
 
-from yota import stop_gradient
+from yota import NoRuleError, stop_gradient
 from yota.packs import pack_primitive
 
 __all__ = ["gammaln", "digamma", "psi", "polygamma", "gamma", "betaln", "erf", "erfc",
            "erfinv", "expit", "logit", "ndtr", "log_ndtr", "xlogy", "xlog1py", "i0", "i1",
-           "iv", "multigammaln", "logsumexp", "softmax", "log_softmax"]
+           "iv", "gammainc", "gammaincc", "betainc", "stdtr", "pdtr", "bdtr", "multigammaln",
+           "logsumexp", "softmax", "log_softmax"]
 
 PACK = "yota-scipy"
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -94,10 +95,69 @@ i1 = _ufunc(sc.i1, "i1")
 # I1' = (I0 + I2) / 2, finite at 0 (unlike I0 - I1/x).
 i1.defgrad(lambda dy, y, x: dy * 0.5 * (i0(x) + iv(2.0, x)))
 
+
+# --- distribution functions: rules in x (and in the Poisson rate, the binomial p) --------------
+def _not_done(function, argument):
+    """The rule of a shape parameter whose derivative has no closed form: an error, never 0."""
+    def rule(dy, y, *args):
+        raise NoRuleError(
+            f"yota-scipy: the gradient of scipy.special.{function} with respect to {argument} "
+            "is not implemented (it has no closed form); its other arguments have rules. Keep "
+            f"{argument} a constant, or wrap it in yota.stop_gradient")
+    return rule
+
+
+def _log_gamma_density(a, x):
+    return xlogy(a - 1.0, x) - x - gammaln(a)
+
+
+gammainc = _ufunc(sc.gammainc, "gammainc")     # regularized lower incomplete gamma P(a, x)
+gammainc.defgrads(_not_done("gammainc", "a"),
+                  lambda dy, y, a, x: dy * np.exp(_log_gamma_density(a, x)))
+
+gammaincc = _ufunc(sc.gammaincc, "gammaincc")
+gammaincc.defgrads(_not_done("gammaincc", "a"),
+                   lambda dy, y, a, x: -dy * np.exp(_log_gamma_density(a, x)))
+
+betainc = _ufunc(sc.betainc, "betainc")        # regularized incomplete beta I_x(a, b)
+betainc.defgrads(_not_done("betainc", "a"), _not_done("betainc", "b"),
+                 lambda dy, y, a, b, x: dy * np.exp(xlogy(a - 1.0, x) + xlog1py(b - 1.0, -x)
+                                                    - betaln(a, b)))
+
+
+def t_logpdf(t, df):
+    """log of Student's t density (no loc/scale), shared with yota_scipy.stats."""
+    half = (df + 1.0) / 2.0
+    return (gammaln(half) - gammaln(df / 2.0) - 0.5 * np.log(df * math.pi)
+            - half * np.log1p(t * t / df))
+
+
+stdtr = _ufunc(sc.stdtr, "stdtr")              # Student's t CDF
+stdtr.defgrads(_not_done("stdtr", "df"), lambda dy, y, df, t: dy * np.exp(t_logpdf(t, df)))
+
+pdtr = _ufunc(sc.pdtr, "pdtr", nondiff_argnums=(0,))      # Poisson CDF; k counts
+pdtr.defgrad(lambda dy, y, k, m: -dy * np.exp(xlogy(np.floor(k), m) - m
+                                              - gammaln(np.floor(k) + 1.0)), argnum=1)
+
+bdtr = _ufunc(sc.bdtr, "bdtr", nondiff_argnums=(0, 1))    # binomial CDF; k, n counts
+
+
+@bdtr.defgrad(argnum=2)
+def _bdtr_grad(dy, y, k, n, p):
+    """d/dp P(K <= k) = -n pmf(k; n - 1, p); zero once k >= n (the CDF is 1)."""
+    k = np.floor(k)
+    inside = (k >= 0) & (k < n)
+    k = np.clip(k, 0.0, n - 1.0)
+    log_pmf = (gammaln(n + 0.0) - gammaln(k + 1.0) - gammaln(n - k) + xlogy(k, p)
+               + xlog1py(n - 1.0 - k, -p))
+    return np.where(inside, -dy * n * np.exp(log_pmf), 0.0)
+
+
 UFUNCS = {sc.gammaln: gammaln, sc.psi: digamma, sc.gamma: gamma, sc.betaln: betaln,
           sc.erf: erf, sc.erfc: erfc, sc.erfinv: erfinv, sc.ndtr: ndtr, sc.log_ndtr: log_ndtr,
           sc.expit: expit, sc.logit: logit, sc.xlogy: xlogy, sc.xlog1py: xlog1py, sc.iv: iv,
-          sc.i0: i0, sc.i1: i1}
+          sc.i0: i0, sc.i1: i1, sc.gammainc: gammainc, sc.gammaincc: gammaincc,
+          sc.betainc: betainc, sc.stdtr: stdtr, sc.pdtr: pdtr, sc.bdtr: bdtr}
 PRIMITIVES = tuple(UFUNCS.values()) + (polygamma,)
 
 

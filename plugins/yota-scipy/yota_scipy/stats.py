@@ -15,7 +15,8 @@ import math
 import numpy as np
 
 from .linalg import solve_triangular
-from .special import betaln, gammaln, log_ndtr, ndtr, xlog1py, xlogy
+from .special import (bdtr, betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr,
+                      pdtr, stdtr, t_logpdf, xlog1py, xlogy)
 
 __all__ = ["norm", "multivariate_normal", "t", "gamma", "beta", "dirichlet", "poisson",
            "bernoulli", "binom"]
@@ -42,6 +43,9 @@ class _Distribution:
     def pmf(self, *args, **kwargs):
         return np.exp(self.logpmf(*args, **kwargs))
 
+    def logcdf(self, *args, **kwargs):
+        return np.log(self.cdf(*args, **kwargs))
+
     def __repr__(self):
         return f"<yota_scipy.stats.{type(self).__name__.lstrip('_').lower()}>"
 
@@ -66,10 +70,14 @@ class _Norm(_Distribution):
 
 class _T(_Distribution):
     def logpdf(self, x, df, loc=0.0, scale=1.0):
-        z = _standardize(x, loc, scale)
-        half = (df + 1.0) / 2.0
-        return (gammaln(half) - gammaln(df / 2.0) - 0.5 * np.log(df * math.pi)
-                - half * np.log1p(z * z / df) - np.log(scale))
+        return t_logpdf(_standardize(x, loc, scale), df) - np.log(scale)
+
+    def cdf(self, x, df, loc=0.0, scale=1.0):
+        """Differentiable in x, loc, scale; not in df (see yota_scipy.special.stdtr)."""
+        return stdtr(df, _standardize(x, loc, scale))
+
+    def sf(self, x, df, loc=0.0, scale=1.0):
+        return stdtr(df, -_standardize(x, loc, scale))
 
 
 class _Gamma(_Distribution):
@@ -77,12 +85,23 @@ class _Gamma(_Distribution):
         z = _standardize(x, loc, scale)
         return _outside(xlogy(a - 1.0, z) - z - gammaln(a) - np.log(scale), z < 0)
 
+    def cdf(self, x, a, loc=0.0, scale=1.0):
+        """Differentiable in x, loc, scale; not in a (see yota_scipy.special.gammainc)."""
+        return gammainc(a, np.maximum(_standardize(x, loc, scale), 0.0))
+
+    def sf(self, x, a, loc=0.0, scale=1.0):
+        return gammaincc(a, np.maximum(_standardize(x, loc, scale), 0.0))
+
 
 class _Beta(_Distribution):
     def logpdf(self, x, a, b, loc=0.0, scale=1.0):
         z = _standardize(x, loc, scale)
         return _outside(xlogy(a - 1.0, z) + xlog1py(b - 1.0, -z) - betaln(a, b) - np.log(scale),
                         (z < 0) | (z > 1))
+
+    def cdf(self, x, a, b, loc=0.0, scale=1.0):
+        """Differentiable in x, loc, scale; not in a, b (see yota_scipy.special.betainc)."""
+        return betainc(a, b, np.clip(_standardize(x, loc, scale), 0.0, 1.0))
 
 
 class _Dirichlet(_Distribution):
@@ -100,11 +119,18 @@ class _Poisson(_Distribution):
         k = k - loc
         return _outside(xlogy(k, mu) - gammaln(k + 1.0) - mu, (k < 0) | (k != np.floor(k)))
 
+    def cdf(self, k, mu, loc=0):
+        k = k - loc
+        return np.where(k < 0, 0.0, pdtr(np.maximum(k, 0), mu))
+
 
 class _Bernoulli(_Distribution):
     def logpmf(self, k, p, loc=0):
         k = k - loc
         return _outside(xlogy(k, p) + xlog1py(1.0 - k, -p), (k != 0) & (k != 1))
+
+    def cdf(self, k, p, loc=0):
+        return binom.cdf(k, 1, p, loc)
 
 
 class _Binom(_Distribution):
@@ -114,6 +140,10 @@ class _Binom(_Distribution):
         combinations = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
         return _outside(combinations + xlogy(k, p) + xlog1py(n - k, -p),
                         (k < 0) | (k > n) | (k != np.floor(k)))
+
+    def cdf(self, k, n, p, loc=0):
+        k = k - loc
+        return np.where(k < 0, 0.0, bdtr(np.clip(k, 0, n), n, p))
 
 
 class _MultivariateNormal(_Distribution):
