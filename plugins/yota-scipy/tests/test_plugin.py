@@ -89,3 +89,9 @@ def test_disabled_pack_names_the_scipy_function_and_the_install_hint(yota_disabl
     with pytest.raises(yota.YotaError, match=r"call yota_scipy.stats.norm.cdf instead \(from the "
                                              r"yota-scipy pack, which is not loaded"):
         yota.grad(lambda x: scipy.stats.norm.cdf(x), 1.5)
+
+
+def test_an_unregistered_scipy_ufunc_is_named_by_its_module():
+    with pytest.raises(yota.NoRuleError, match=r"yota: scipy.special.exp10 has no yota "
+                                               r"implementation.*no known pack provides it"):
+        yota.grad(lambda x: sc.exp10(x), 2.5)
