@@ -46,7 +46,7 @@ def test_plugins_lists_packs_with_versions_and_counts(capsys):
 def test_the_example_pack_is_discovered_and_listed(capsys):
     _, out = run_cli(capsys, "plugins")
     row = next(line for line in out.splitlines() if line.startswith("yota-special"))
-    assert row.split()[:4] == ["yota-special", metadata.version("yota-special"), "loaded", "7"]
+    assert row.split()[:4] == ["yota-special", metadata.version("yota-special"), "loaded", "3"]
 
 
 def test_disabled_and_failed_packs_are_reported_not_fatal(capsys, yota_disable_packs,
@@ -91,13 +91,11 @@ def test_rules_of_a_wrapper_show_its_primitives(capsys):
 
 @needs_special
 def test_rules_name_the_pack_and_the_arguments(capsys):
-    _, out = run_cli(capsys, "rules", "scipy.special.xlogy")
-    assert out.splitlines()[0] == "scipy.special.xlogy"
+    _, out = run_cli(capsys, "rules", "scipy.special.jv")
+    assert out.splitlines()[0] == "scipy.special.jv"
     assert f"provided by: yota-special {metadata.version('yota-special')}" in out
-    assert "argument 0 (x1): rule" in out and "argument 1 (x2): rule" in out
-    _, out = run_cli(capsys, "rules", "polygamma")
-    assert "argument 0 (n): not differentiable (nondiff_argnums)" in out
-    assert "argument 1 (x): rule" in out
+    assert "argument 0 (x1): not differentiable (nondiff_argnums)" in out
+    assert "argument 1 (x2): rule" in out
 
 
 def test_rules_show_a_missing_rule(capsys, yota_register_pack):

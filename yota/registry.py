@@ -7,6 +7,8 @@ Filled once, at load time. Dispatching an operation is then a single dictionary 
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .errors import PluginError
@@ -38,7 +40,29 @@ KNOWN_PACKS = {
         "relu", "leaky_relu", "sigmoid", "softplus", "gelu", "softmax", "log_softmax",
         "cross_entropy", "mse", "logistic_loss",
     ),
+    # Module-qualified: SciPy's names, as numpy_name spells them and scipy_caller finds them.
+    "yota-scipy": tuple(f"scipy.special.{n}" for n in (
+        "gammaln", "digamma", "psi", "polygamma", "gamma", "betaln", "erf", "erfc", "erfinv",
+        "expit", "logit", "ndtr", "log_ndtr", "xlogy", "xlog1py", "i0", "i1", "iv",
+        "gammainc", "gammaincc", "betainc", "stdtr", "pdtr", "bdtr",
+        "multigammaln", "logsumexp", "softmax", "log_softmax",
+    )) + tuple(f"scipy.stats.{d}.{m}" for d, methods in (
+        ("norm", ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")),
+        ("multivariate_normal", ("logpdf", "pdf")),
+        ("t", ("logpdf", "pdf", "cdf", "logcdf", "sf")),
+        ("gamma", ("logpdf", "pdf", "cdf", "logcdf", "sf")),
+        ("beta", ("logpdf", "pdf", "cdf", "logcdf")), ("dirichlet", ("logpdf", "pdf")),
+        ("poisson", ("logpmf", "pmf", "cdf", "logcdf")),
+        ("bernoulli", ("logpmf", "pmf", "cdf", "logcdf")),
+        ("binom", ("logpmf", "pmf", "cdf", "logcdf")),
+    ) for m in methods) + tuple(f"scipy.linalg.{n}" for n in (
+        "solve_triangular", "cho_factor", "cho_solve", "cholesky", "expm", "logm", "sqrtm",
+    )) + tuple(f"scipy.signal.{n}" for n in (
+        "convolve", "correlate", "convolve2d", "correlate2d",
+    )),
 }
+# Where a pack's functions live when SciPy's own cannot take tracked values (np.asarray).
+EQUIVALENT_MODULE = {"yota-scipy": ("scipy.", "yota_scipy.")}
 
 
 def pack_for(name):
@@ -55,7 +79,7 @@ def numpy_name(func):
     if _is_ufunc_method(func):
         return f"numpy.{func[0].__name__}.{func[1]}"
     if isinstance(func, np.ufunc):
-        return f"numpy.{func.__name__}"
+        return _ufunc_name(func)
     module = getattr(func, "__module__", None) or "numpy"
     if module.startswith("numpy") and module not in ("numpy.linalg", "numpy.fft"):
         module = "numpy"
@@ -66,7 +90,20 @@ def short_name(func):
     """The name KNOWN_PACKS uses: 'sum', 'inv', 'add.reduce'."""
     if _is_ufunc_method(func):
         return f"{func[0].__name__}.{func[1]}"
+    if isinstance(func, np.ufunc) and getattr(np, func.__name__, None) is not func:
+        return _ufunc_name(func)      # scipy.special.gammaln: the module tells the pack
     return getattr(func, "__name__", repr(func))
+
+
+def _ufunc_name(ufunc):
+    """numpy.sin, or scipy.special.gammaln for SciPy's ufuncs (ufuncs carry no module)."""
+    name = ufunc.__name__
+    if getattr(np, name, None) is ufunc:
+        return f"numpy.{name}"
+    special = sys.modules.get("scipy.special")
+    if special is not None and getattr(special, name, None) is ufunc:
+        return f"scipy.special.{name}"
+    return f"numpy.{name}"
 
 
 def _is_ufunc_method(key):
@@ -223,5 +260,66 @@ def _explain_missing(func):
     return missing_rule_message(numpy_name(func), short_name(func), REGISTRY.loaded)
 
 
+def scipy_caller(frame):
+    """The public name of the SciPy function that ``frame`` (or a caller) runs in, as users
+    call it ('scipy.stats.norm.logpdf', 'scipy.special.logsumexp'), or None. Walks the stack
+    outwards, skipping NumPy's and yota's frames, through the SciPy frames the user's call went
+    through; the first name a known pack provides wins, else the outermost public one. Only
+    called on an error path."""
+    names = []
+    while frame is not None:
+        module = frame.f_globals.get("__name__") or ""
+        if module.startswith("scipy."):
+            name = _public_scipy_name(module, frame)
+            if name is not None:
+                names.append(name)
+        elif not (module.startswith("numpy") or (not names and module.startswith("yota."))):
+            break     # the user's frame: NumPy's helpers and yota's own frames are skipped
+        frame = frame.f_back
+    for name in reversed(names):
+        if pack_for(name) is not None:
+            return name
+    return names[-1] if names else None
+
+
+def _public_scipy_name(module, frame):
+    """scipy.<subpackage>.<function>, or .<distribution>.<method> for a method of a SciPy
+    distribution object (``self`` is norm_gen, multivariate_normal_gen...)."""
+    sub = module.split(".")[1]
+    func = frame.f_code.co_name
+    if sub.startswith("_") or func.startswith("_") or func in ("wrapper", "<lambda>"):
+        return None
+    owner = frame.f_locals.get("self")
+    if owner is not None:
+        dist = getattr(owner, "name", None)
+        if not isinstance(dist, str):
+            dist = type(owner).__name__.removesuffix("_gen").removesuffix("_frozen")
+        return f"scipy.{sub}.{dist}.{func}"
+    return f"scipy.{sub}.{func}"
+
+
+def _explain_conversion(message):
+    """The message of a tracked value converted to an ndarray, naming the SciPy function that
+    did it and its yota_scipy equivalent when there is one."""
+    name = scipy_caller(sys._getframe(1))
+    if name is None:
+        return message
+    pack = pack_for(name)
+    if pack is None:
+        return (f"yota: {name} converts its arguments to plain arrays (np.asarray), which would "
+                "silently drop the gradient of a tracked value, and no known pack provides a "
+                "version for tracked values: write a @yota.primitive with a gradient rule, or "
+                "compute it from NumPy functions yota knows.")
+    old, new = EQUIVALENT_MODULE[pack]
+    equivalent = new + name[len(old):]
+    where = ("" if pack in REGISTRY.loaded else
+             f" (from the {pack} pack, which is not loaded: install it with "
+             f"{install_hint(pack)}, or enable it if it is disabled (YOTA_DISABLE_PLUGINS))")
+    return (f"yota: {name} converts its arguments to plain arrays (np.asarray), which would "
+            f"silently drop the gradient of a tracked value; call {equivalent} instead{where}, "
+            "which takes tracked values and plain arrays alike.")
+
+
 DISPATCH.explain_missing = _explain_missing
+DISPATCH.explain_conversion = _explain_conversion
 REGISTRY = Registry()

@@ -21,6 +21,10 @@ def _no_implementation(func):
             "functions yota knows.")
 
 
+def _as_is(message):
+    return message
+
+
 class Dispatch:
     """NumPy callable -> implementation. ``ufuncs`` and ``functions`` are plain dicts, replaced
     in place (``install``) so that holders of a reference see every change."""
@@ -29,6 +33,9 @@ class Dispatch:
         self.ufuncs = {}        # np.ufunc -> callable taking the ufunc's arguments
         self.functions = {}     # NumPy function, (ufunc, method), or a method name -> callable
         self.explain_missing = _no_implementation
+        # message -> message, for a tracked value converted to an ndarray (the plugin host
+        # installs one naming the SciPy function that did it)
+        self.explain_conversion = _as_is
 
     def install(self, ufuncs, functions):
         """Replace the whole table (the plugin host calls this once per load)."""

@@ -186,7 +186,7 @@ class Tracked:
         tape.refresh(self)
         value = self._value
         if value.dtype.kind in "fc" and tape.carries_gradient(self._var):
-            raise YotaError(_ARRAY_MESSAGE)
+            raise YotaError(DISPATCH.explain_conversion(_ARRAY_MESSAGE))
         if type(value) is Tracked:  # a value of an outer tape: converted (and guarded) there
             value = value.__array__()
         tape.concretized(self, "array", np.array(value))

@@ -1,9 +1,11 @@
-"""yota-special: scipy.special functions as yota primitives, each beside its rules.
+"""yota-special: a worked example of a yota pack (docs/writing-a-pack.md): three scipy.special
+functions that yota-scipy does not cover, as primitives, each beside its rules.
 
 scipy's special functions are ufuncs, so registering a primitive for one
-(``registry.implement(scipy.special.erf, erf)``) is all it takes for yota to trace code that
-calls ``scipy.special.erf(x)`` on tracked values. Rules call primitives (never plain scipy), so
-the backward pass is recorded and can be differentiated again.
+(``registry.implement(scipy.special.erfcx, erfcx)``) is all it takes for yota to trace code that
+calls ``scipy.special.erfcx(x)`` on tracked values. Each rule calls the primitive itself (never
+plain scipy), so the backward pass is recorded and can be differentiated again, to any order.
+For gammaln, erf, logsumexp, the scipy.stats densities and the rest, install yota-scipy.
 """
 from __future__ import annotations
 
@@ -11,49 +13,33 @@ import numpy as np
 import scipy.special as sc
 
 import yota
+from yota.packs import pack_primitive
 
 __version__ = "0.1.0"
-__all__ = ["erf", "gammaln", "digamma", "polygamma", "expit", "logit", "xlogy"]
+__all__ = ["erfcx", "dawsn", "jv"]
 
 _TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
 
-erf = yota.Primitive(sc.erf, name="erf")
-erf.defgrad(lambda dy, y, x: dy * _TWO_OVER_SQRT_PI * np.exp(-x * x))
+# erfcx(x) = exp(x^2) erfc(x): its derivative is 2x erfcx(x) - 2/sqrt(pi).
+erfcx = yota.Primitive(sc.erfcx, name="erfcx")
+erfcx.defgrad(lambda dy, y, x: dy * (2 * x * y - _TWO_OVER_SQRT_PI))
 
+# Dawson's integral F(x): F'(x) = 1 - 2x F(x).
+dawsn = yota.Primitive(sc.dawsn, name="dawsn")
+dawsn.defgrad(lambda dy, y, x: dy * (1 - 2 * x * y))
 
-@yota.primitive(nondiff_argnums=(0,))
-def polygamma(n, x):
-    """The n-th derivative of digamma; ``n`` is an integer order, constant in the trace."""
-    return sc.polygamma(n, x)
+# The Bessel function J_v(z): the order v is a constant (no rule); dJ_v/dz = (J_{v-1} - J_{v+1})/2.
+# Users may import it (from yota_special import jv), so it is a pack primitive.
+jv = pack_primitive(sc.jv, pack="yota-special", name="jv", nondiff_argnums=(0,))
+jv.defgrad(lambda dy, y, v, z: dy * 0.5 * (jv(v - 1, z) - jv(v + 1, z)), argnum=1)
 
+IMPLEMENTS = {sc.erfcx: erfcx, sc.dawsn: dawsn, sc.jv: jv}
 
-polygamma.defgrad(lambda dy, y, n, x: dy * polygamma(n + 1, x), argnum=1)
-
-digamma = yota.Primitive(sc.psi, name="digamma")
-digamma.defgrad(lambda dy, y, x: dy * polygamma(1, x))
-
-gammaln = yota.Primitive(sc.gammaln, name="gammaln")
-gammaln.defgrad(lambda dy, y, x: dy * digamma(x))
-
-expit = yota.Primitive(sc.expit, name="expit")
-expit.defgrad(lambda dy, y, x: dy * y * (1 - y))
-
-logit = yota.Primitive(sc.logit, name="logit")
-logit.defgrad(lambda dy, y, x: dy / (x * (1 - x)))
-
-xlogy = yota.Primitive(sc.xlogy, name="xlogy")
-xlogy.defgrads(
-    lambda dy, yv, x, y: dy * np.log(y),
-    lambda dy, yv, x, y: dy * x / y,
-)
-
-# scipy.special.digamma and scipy.special.psi are the same ufunc.
-IMPLEMENTS = {sc.erf: erf, sc.psi: digamma, sc.gammaln: gammaln, sc.expit: expit,
-              sc.logit: logit, sc.xlogy: xlogy}
+for _prim in IMPLEMENTS.values():
+    _prim.declare(static_shape=True)   # ufuncs broadcast: the output shape follows the inputs'
 
 
 @yota.hookimpl
 def yota_register_primitives(registry):
     for scipy_func, prim in IMPLEMENTS.items():
         registry.implement(scipy_func, prim)
-    registry.add_primitive(polygamma)  # no ufunc to intercept: called as yota_special.polygamma
