@@ -173,4 +173,7 @@ def listing():
         rows.append((name, pack, ok, reason))
     for name, packs in sorted(REGISTRY.shared_backends.items()):
         rows.append((name, " and ".join(packs), False, "provided by two packs: neither is used"))
+    for name, pack in sorted(KNOWN.items()):
+        if name not in REGISTRY.backends and name not in REGISTRY.shared_backends:
+            rows.append((name, pack, False, missing_reason(name)))
     return rows
