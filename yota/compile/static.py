@@ -236,7 +236,8 @@ def _unsupported(f, exc):
 
 def source(spec, f, args, kwargs, argnums):
     """The generated source of every compiled variant of ``spec`` for this call's signature
-    (compiling it first, as ``static_call`` would), each under a line naming its backend."""
+    (compiling it first, as ``static_call`` would); code of a backend other than numpy, or of
+    an "auto" tier, comes under a line saying so."""
     key, inputs = signature(f, args, kwargs, argnums, spec.tag)
     entry = CACHE.get(key)
     if entry is None or not entry.variants:
@@ -249,6 +250,9 @@ def source(spec, f, args, kwargs, argnums):
 
 
 def _shown(variant):
-    note = f" ({variant.note})" if variant.note else ""
+    """The variant's code, under a line naming its backend unless it is plain numpy code."""
     text = variant.source or repr(variant.program) + "\n"
+    if variant.backend == backends.NUMPY.name and not variant.note:
+        return text
+    note = f" ({variant.note})" if variant.note else ""
     return f"# backend: {variant.backend}{note}\n" + text
