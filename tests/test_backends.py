@@ -11,6 +11,7 @@ deterministic); a backend that declines or raises leaves NumPy code in place wit
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -507,3 +508,17 @@ def test_wait_for_background_times_out(slow):
     yota.grad(loss, W, X, backend="auto:slow")
     assert wait_for_background(timeout=0.01) is False
     assert wait_for_background(timeout=30) is True
+
+
+def _child_waits():
+    return wait_for_background(timeout=5)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_does_not_wait_for_its_parents_compiles(slow):
+    slow.delay = 1.0
+    yota.grad(loss, W, X, backend="auto:slow")
+    assert tiers.pending() == 1
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_child_waits) is True
+    assert wait_for_background(timeout=30)

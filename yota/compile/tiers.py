@@ -11,6 +11,7 @@ to drain: tests, and benchmarks that want the fused tier.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -91,6 +92,16 @@ def _work():
             with _state:
                 _pending -= 1
                 _state.notify_all()
+
+
+def _forget_after_fork():
+    """A forked child has no worker thread: it must not wait for the parent's jobs."""
+    global _jobs, _state, _pending, _worker
+    _jobs, _state, _pending, _worker = queue.Queue(), threading.Condition(), 0, None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def wait_for_background(timeout=None):
