@@ -522,3 +522,13 @@ def test_a_forked_child_does_not_wait_for_its_parents_compiles(slow):
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.apply(_child_waits) is True
     assert wait_for_background(timeout=30)
+
+
+def test_a_backends_hook_without_registry_returns_its_backends(site):
+    site.install("yota-slow", "yota_slow_pack", SLOW.format(
+        name="slow", hook="yota_register_backends").replace(
+        "def yota_register_backends(registry):\n    registry.add_backend(BACKEND)",
+        "def yota_register_backends():\n    return [BACKEND]"))
+    assert site.reload() == []
+    assert host.PLUGINS["yota-slow"].backends == ["slow"]
+    same(yota.grad(loss, W, X, backend="slow"), yota.grad(loss, W, X))

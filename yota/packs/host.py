@@ -197,7 +197,7 @@ def _collect(pm, name, plugin, version, strict=True):
     hook = hooks[0]
     try:
         for hook, impl in impls:
-            impl.function(registry=registration)
+            _call(hook, impl, registration)
     except Exception as exc:
         pm.unregister(name=name)
         if strict and isinstance(exc, PluginError):
@@ -208,6 +208,17 @@ def _collect(pm, name, plugin, version, strict=True):
     PLUGINS[name] = PluginInfo(name, version, "loaded", primitives=len(registration.primitives),
                                backends=sorted(registration.backends))
     return True
+
+
+def _call(hook, impl, registration):
+    """Run one hook implementation on the pack's Registration. pluggy lets an implementation
+    take fewer arguments than the spec: a ``yota_register_backends()`` without ``registry``
+    returns its backends instead."""
+    takes = "registry" in impl.argnames
+    result = impl.function(registry=registration) if takes else impl.function()
+    if hook == "yota_register_backends" and result is not None:
+        for backend in result:
+            registration.add_backend(backend)
 
 
 def _install():
