@@ -80,6 +80,8 @@ def site(tmp_path, monkeypatch):
     modules = []
 
     class Site:
+        path = root
+
         def install(self, dist, module, body, version="0.1"):
             (root / f"{module}.py").write_text(textwrap.dedent(body))
             info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
@@ -532,3 +534,20 @@ def test_a_backends_hook_without_registry_returns_its_backends(site):
     assert site.reload() == []
     assert host.PLUGINS["yota-slow"].backends == ["slow"]
     same(yota.grad(loss, W, X, backend="slow"), yota.grad(loss, W, X))
+
+
+def test_yota_backend_auto_tiers_a_whole_process(site):
+    site.install("yota-slow", "yota_slow_pack",
+                 SLOW.format(name="slow", hook="yota_register_backends"))
+    done = run_python("""
+        import numpy as np, yota
+        from yota.compile import wait_for_background
+        f = lambda x: np.sum(np.tanh(x) * x)
+        first = yota.grad(f, np.ones(3))
+        assert wait_for_background(30)
+        yota.show_code(f, np.ones(3))
+        second = yota.grad(f, np.ones(3))
+        assert first[0] == second[0] and (first[1][0] == second[1][0]).all()
+        """, YOTA_BACKEND="auto:slow", PYTHONPATH=str(site.path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# backend: slow (auto: switched from numpy after compiling")
