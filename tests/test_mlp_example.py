@@ -108,3 +108,24 @@ def test_npz_without_the_expected_arrays_is_a_clear_error(mlp, tmp_path):
     np.savez(tmp_path / "bad.npz", X=np.zeros((2, 4)))
     with pytest.raises(SystemExit, match=r"lacks X_test, X_train, y_test, y_train"):
         mlp.load_data(tmp_path / "bad.npz")
+
+
+def test_backend_option_picks_the_compile_backend(mlp, small):
+    assert mlp.parse_args([]).backend == "numpy"
+    data = small[0][:64], small[1][:64], small[2][:32], small[3][:32]
+    sizes = [data[0].shape[1], 16, 10]
+    runs = {}
+    for backend in ("numpy", "interpret"):
+        model = mlp.MLP.init(np.random.default_rng(0), sizes)
+        opt = mlp.make_optimizer("adam", LR["adam"])
+        runs[backend] = mlp.train(model, data, epochs=1, batch_size=32, opt=opt,
+                                  progress=False, backend=backend)
+    np.testing.assert_allclose(runs["numpy"][1]["loss"], runs["interpret"][1]["loss"],
+                               rtol=1e-6)
+
+
+def test_an_unknown_backend_is_refused_before_training(mlp, capsys):
+    with pytest.raises(SystemExit):
+        mlp.parse_args(["--backend", "nope"])
+    assert "error: yota: backend='nope': no compile backend is named 'nope'" in \
+        capsys.readouterr().err

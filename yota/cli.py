@@ -1,7 +1,8 @@
 """The ``yota`` command (also ``python -m yota``): what packs are loaded and who provides a rule.
 
     yota plugins        packs with their distribution versions and primitive counts; disabled
-                        and failed packs are listed with the reason, never fatal
+                        and failed packs are listed with the reason, never fatal; then the
+                        compile backends, with their pack and whether they are available
     yota rules NAME     which pack implements NAME (``sin``, ``np.linalg.inv``,
                         ``scipy.special.erf``, a primitive name) and for which arguments it has
                         gradient rules
@@ -16,6 +17,7 @@ import warnings
 import numpy as np
 
 from . import __version__
+from .compile import backends
 from .kernel.primitive import Primitive
 from .packs import host as plugins
 from .registry import REGISTRY, missing_rule_message, numpy_name
@@ -29,7 +31,8 @@ def main(argv=None):
         prog="yota", description="yota: reverse-mode automatic differentiation for NumPy code")
     parser.add_argument("--version", action="store_true", help="print yota's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("plugins", help="list the loaded packs (plugins) and their primitives")
+    sub.add_parser("plugins", help="list the loaded packs (plugins), their primitives and "
+                                       "the compile backends")
     rules = sub.add_parser("rules", help="show which pack provides a function and its rules")
     rules.add_argument("name", help="e.g. sin, np.sum, numpy.linalg.inv, scipy.special.erf")
     args = parser.parse_args(argv)
@@ -95,7 +98,27 @@ def cmd_plugins(out):
         print(note, file=out)
     loaded = sum(i.status == "loaded" for i in infos)
     print(f"{loaded} pack(s) loaded", file=out)
+    _print_backends(out)
     return 0
+
+
+def _print_backends(out):
+    """The compile backends: name, pack, available or why not, and which one is the default."""
+    try:
+        listing = backends.listing()
+    except Exception as exc:
+        print(f"compile backends: listing them raised {type(exc).__name__}: {exc}", file=out)
+        return
+    rows = [("BACKEND", "PACK", "AVAILABLE")]
+    for name, pack, ok, reason in listing:
+        rows.append((name, pack, "yes" if ok else f"no: {reason}"))
+    widths = [max(len(r[c]) for r in rows) for c in range(2)]
+    print(file=out)
+    for r in rows:
+        print("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2]]).rstrip(),
+              file=out)
+    print(f"default backend: {backends.DEFAULT} (set with {backends.ENV}; \"auto\" switches "
+          "to a fused backend once it has compiled)", file=out)
 
 
 # --- yota rules NAME ---------------------------------------------------------------------------

@@ -34,6 +34,10 @@ class PluginError(YotaError):
     """Plugins conflict, or a plugin registered something invalid."""
 
 
+class BackendError(YotaError, ValueError):
+    """A compile backend was asked for that is unknown, not installed, or whose pack failed."""
+
+
 class PluginConflictError(PluginError):
     """Kept for code written against 0.1, which caught it; yota no longer raises it: since
     packs register data, a conflict disables only the contested function, with a warning

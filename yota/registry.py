@@ -170,6 +170,7 @@ class Registration:
         self.pack = pack
         self.claims = {}        # NumPy callable -> (impl, override)
         self.primitives = {}    # name -> Primitive, namespaced by this pack
+        self.backends = {}      # name -> compile backend (yota.compile.backends)
 
     @property
     def plugin(self):
@@ -195,6 +196,22 @@ class Registration:
             prim.pack = self.pack
         return prim
 
+    def add_backend(self, backend):
+        """Provide a compile backend: an object with a ``name`` and ``lower(program, template,
+        fname) -> (fn, source)`` (docs/writing-a-pack.md, "Compile backends")."""
+        name = getattr(backend, "name", None)
+        if not isinstance(name, str) or not name.isidentifier() or \
+                not callable(getattr(backend, "lower", None)):
+            raise PluginError(
+                f"yota: plugin {self.pack!r} registered {backend!r} as a compile backend; a "
+                "backend needs a name (a str that is a Python identifier) and a lower(program, "
+                "template, fname) method")
+        if name in ("auto", "default"):
+            raise PluginError(f"yota: plugin {self.pack!r} registered a compile backend named "
+                              f"{name!r}, a name yota reserves for choosing backends")
+        self.backends[name] = backend
+        return backend
+
 
 class Registry:
     """The packs' registrations once resolved: NumPy callables -> implementations (the kernel's
@@ -210,9 +227,24 @@ class Registry:
         self.active = {}        # Primitive -> pack, for every primitive of a loaded pack
         self.conflicts = []     # yota.packs.conflicts.Conflict, one per contested function
         self.loaded = frozenset()
+        self.backends = {}      # backend name -> (backend, pack), names exactly one pack uses
+        self.shared_backends = {}   # backend name -> the packs that each provide one
+
+    def install_backends(self, by_pack):
+        """``by_pack``: pack -> {name: backend}. A name two packs provide belongs to neither
+        (selecting it says so), whatever the order they loaded in."""
+        owners = {}
+        for pack, backends in by_pack.items():
+            for name, backend in backends.items():
+                owners.setdefault(name, []).append((pack, backend))
+        self.backends = {n: (b, p) for n, [(p, b)] in
+                         ((n, o) for n, o in owners.items() if len(o) == 1)}
+        self.shared_backends = {n: tuple(sorted(p for p, _ in o))
+                                for n, o in owners.items() if len(o) > 1}
 
     def clear(self):
         self.install({}, {}, {}, {}, [], ())
+        self.install_backends({})
 
     def install(self, ufuncs, functions, provider, by_pack, conflicts, loaded):
         """Replace everything (the dispatch dicts in place: the kernel holds references)."""

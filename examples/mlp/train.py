@@ -19,7 +19,8 @@ import time
 import attrs
 import numpy as np
 
-from yota import grad, optim
+from yota import YotaError, grad, optim
+from yota.compile.backends import check as check_backend
 from yota_nn import cross_entropy, relu
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -124,8 +125,10 @@ def make_optimizer(name, lr=None, schedule="constant", total_steps=None):
     return make(lr)
 
 
-def train(model, data, *, epochs, batch_size, opt, seed=0, dynamic=False, progress=True):
-    """Minibatch training; returns ``(model, history)`` with per-epoch lists."""
+def train(model, data, *, epochs, batch_size, opt, seed=0, dynamic=False, progress=True,
+          backend="numpy"):
+    """Minibatch training; returns ``(model, history)`` with per-epoch lists. ``backend`` is
+    the compile backend of static mode ("numpy", "auto", or one a pack provides: "numba")."""
     X_train, y_train, X_test, y_test = data
     rng = np.random.default_rng(seed)
     history = {"loss": [], "train_acc": [], "test_acc": [], "seconds": []}
@@ -141,7 +144,7 @@ def train(model, data, *, epochs, batch_size, opt, seed=0, dynamic=False, progre
                 idx = order[i:i + batch_size]
                 X, y = X_train[idx], y_train[idx]
                 correct += np.sum(np.argmax(model(X), axis=1) == y)
-                model = opt(model, grad(loss, model, X, y, dynamic=dynamic))
+                model = opt(model, grad(loss, model, X, y, dynamic=dynamic, backend=backend))
                 total_loss += float(opt.last_value) * len(idx)
                 seen += len(idx)
                 bar.update(1)
@@ -221,6 +224,10 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
     p.add_argument("--dynamic", action="store_true",
                    help="trace every step instead of compiling once (grad(..., dynamic=True))")
+    p.add_argument("--backend", default="numpy",
+                   help="compile backend of static mode: numpy, auto (NumPy code until a fused "
+                        "backend has compiled in the background), or a pack's, e.g. numba "
+                        "(yota plugins lists them)")
     p.add_argument("--data", type=pathlib.Path, default=None,
                    help=".npz with X_train, y_train, X_test, y_test (default: sklearn digits)")
     p.add_argument("--plot", type=pathlib.Path, default=DEFAULT_PLOT, help="where the PNG goes")
@@ -228,6 +235,10 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         p.error("--epochs and --batch-size must be at least 1")
+    try:
+        check_backend(args.backend)
+    except YotaError as exc:   # unknown, or its pack is not installed: say which to install
+        p.error(str(exc))
     return args
 
 
@@ -240,12 +251,12 @@ def main(argv=None):
     model = MLP.init(np.random.default_rng(args.seed), sizes, args.activation)
     steps = args.epochs * math.ceil(len(X_train) / args.batch_size)
     opt = make_optimizer(args.optimizer, args.lr, args.schedule, steps)
-    mode = "dynamic" if args.dynamic else "static"
+    mode = "dynamic mode" if args.dynamic else f"static mode, {args.backend} backend"
     print(f"{len(X_train)} training and {len(X_test)} test examples; MLP {sizes} "
-          f"({args.activation}), {mode} mode\n{opt}")
+          f"({args.activation}), {mode}\n{opt}")
     model, history = train(model, data, epochs=args.epochs, batch_size=args.batch_size,
                            opt=opt, seed=args.seed, dynamic=args.dynamic,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, backend=args.backend)
     path = plot(history, args.plot)
     per_epoch = sum(history["seconds"]) / len(history["seconds"])
     print(f"test accuracy {history['test_acc'][-1]:.4f}; {per_epoch:.2f} s per epoch "

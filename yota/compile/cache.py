@@ -16,13 +16,15 @@ MAX_VARIANTS = 8
 
 
 class Variant:
-    """One compiled program: the function, its source (None for the interpreter) and guards."""
+    """One compiled program: the function, its source (None for the interpreter) and guards;
+    ``backend`` names who lowered it, ``note`` why it is not (yet) another backend's."""
 
-    __slots__ = ("fn", "source", "program", "template", "name")
+    __slots__ = ("fn", "source", "program", "template", "name", "backend", "note")
 
-    def __init__(self, fn, source, program, template, name):
+    def __init__(self, fn, source, program, template, name, backend="numpy", note=None):
         self.fn, self.source, self.program, self.template, self.name = (
             fn, source, program, template, name)
+        self.backend, self.note = backend, note
 
 
 class Entry:
@@ -38,8 +40,22 @@ class Entry:
         self.refs = refs       # objects whose id() is part of the key, kept alive
 
     def add(self, variant):
-        self.variants = self.variants + (variant,)
-        self.fns = tuple(v.fn for v in self.variants)
+        with _entry_writes:
+            self.variants = self.variants + (variant,)
+            self.fns = tuple(v.fn for v in self.variants)
+
+    def replace(self, old, new):
+        """Put ``new`` where ``old`` is (a background compile finished); False if ``old`` is
+        gone (evicted, fallen back). Readers see the old tuple or the new one, never a mix."""
+        with _entry_writes:
+            if not any(v is old for v in self.variants):
+                return False
+            self.variants = tuple(new if v is old else v for v in self.variants)
+            self.fns = tuple(v.fn for v in self.variants)
+            return True
+
+
+_entry_writes = threading.Lock()   # variants and fns change together
 
 
 class Cache:

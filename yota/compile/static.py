@@ -12,16 +12,17 @@ import warnings
 
 from ..kernel.tape import current_depth
 from ..tracing import _fn_name
-from . import codegen, interpret, passes
+from . import backends, passes, tiers
 from . import guards as guards_mod
 from .cache import CACHE, MAX_VARIANTS, Entry, Variant
-from .ir import NotCompilable, Var
+from .ir import NotCompilable
 from .key import Unsupported, signature
 from .trace import trace_program
 
 log = logging.getLogger("yota.compile")
 
-# "codegen" (generated Python source) or "interpret" (the reference op-by-op replay).
+# "codegen" (the selected backend) or "interpret": the reference op-by-op replay whatever the
+# backend (the same as backend="interpret"; kept for code that set it).
 MODE = "codegen"
 OPTIMIZE = True
 # Past this many traced instructions a signature runs in dynamic mode: compiling 225,000
@@ -74,8 +75,9 @@ class Spec:
 
 
 def compile_variant(f, args, kwargs, argnums, inputs, build, mode=None, optimize=None,
-                    lift=True):
-    """Trace and compile one variant (no caching)."""
+                    lift=True, backend=None):
+    """Trace and compile one variant (no caching). ``backend``: a backend object or name
+    (default: the numpy backend); ``mode="interpret"`` is ``backend="interpret"``."""
     program, template = trace_program(f, args, kwargs, argnums, inputs, build, lift)
     if len(program.instrs) > MAX_INSTRUCTIONS:
         raise TooLarge(f"the traced program has {len(program.instrs)} instructions, more than "
@@ -83,29 +85,38 @@ def compile_variant(f, args, kwargs, argnums, inputs, build, mode=None, optimize
     if OPTIMIZE if optimize is None else optimize:
         program = passes.optimize(program)
     name = _fn_name(f)
-    fname = "yota_" + "".join(c if c.isalnum() else "_" for c in name.split(".")[-1])
+    fname = _fname(name)
     if (mode or MODE) == "interpret":
-        return Variant(_interpreted(program, template), None, program, template, name)
-    source, ns = codegen.generate(program, template, fname)
-    fn = codegen.build(source, ns, _def_name(source))
-    return Variant(fn, source, program, template, name)
+        backend = backends.INTERPRET
+    elif backend is None or isinstance(backend, str):
+        backend = backends.get(backend or backends.NUMPY.name)
+    return lower(backend, program, template, name, fname)
 
 
-def _def_name(source):
-    return source.split("(", 1)[0][len("def "):]
-
-
-def _interpreted(program, template):
-    def run(*values):
+def lower(backend, program, template, name, fname):
+    """A Variant of ``program`` lowered by ``backend``; a backend that declines it
+    (NotCompilable) or fails (with a warning) leaves it to the numpy backend."""
+    note = None
+    if backend is not backends.NUMPY:
         try:
-            outs = interpret.run(program, values)
-        except interpret.GuardFailed as exc:
-            return exc.index
-        protect = [id(v) for v in values]
-        protect += [id(o) for o in program.outputs if type(o) is not Var]
-        return template.finish(outs, protect)
+            fn, src = backend.lower(program, template, fname)
+            return Variant(fn, src, program, template, name, backend.name)
+        except NotCompilable as exc:
+            note = f"{backend.name} declined it ({exc})"
+            log.info("yota: %s runs numpy code: the %s backend declined it (%s)",
+                     name, backend.name, exc)
+        except Exception as exc:
+            note = f"{backend.name} raised {type(exc).__name__}: {exc}"
+            message = (f"yota: {name} runs on the numpy backend: the {backend.name!r} backend "
+                       f"raised {type(exc).__name__}: {exc}. Results are unaffected")
+            log.warning(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+    fn, src = backends.NUMPY.lower(program, template, fname)
+    return Variant(fn, src, program, template, name, backends.NUMPY.name, note)
 
-    return run
+
+def _fname(name):
+    return "yota_" + "".join(c if c.isalnum() else "_" for c in name.split(".")[-1])
 
 
 def _identity(f):
@@ -152,11 +163,13 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
         return dynamic()
     reason = "first call with this signature" if entry is None else \
         "guard failed: " + "; ".join(reasons)
+    # An unknown or missing backend is the caller's error (BackendError), not a fallback.
+    first, later = backends.plan(getattr(spec, "backend", None))
     CACHE.misses += 1
     log.info("yota: tracing %s (%s)", name, reason)
     try:
         try:
-            variant = compile_variant(f, args, kwargs, argnums, inputs, build)
+            variant = compile_variant(f, args, kwargs, argnums, inputs, build, backend=first)
         except TooLarge:
             raise
         except Exception as exc:
@@ -165,7 +178,8 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
             log.info("yota: tracing %s again with its non-differentiated arrays as "
                      "constants (tracing them as inputs failed with %s: %s)",
                      name, type(exc).__name__, exc)
-            variant = compile_variant(f, args, kwargs, argnums, inputs, build, lift=False)
+            variant = compile_variant(f, args, kwargs, argnums, inputs, build, lift=False,
+                                      backend=first)
     except Exception as exc:
         # The user's own error comes out of dynamic mode unchanged; otherwise remember that
         # this signature runs dynamically.
@@ -188,6 +202,8 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
     entry = entry or Entry(_refs(f))
     entry.add(variant)
     CACHE.put(key, entry)
+    if later is not None and variant.backend != later.name:
+        variant.note = tiers.promote(entry, variant, later, _fname(name))
     return r
 
 
@@ -220,7 +236,8 @@ def _unsupported(f, exc):
 
 def source(spec, f, args, kwargs, argnums):
     """The generated source of every compiled variant of ``spec`` for this call's signature
-    (compiling it first, as ``static_call`` would)."""
+    (compiling it first, as ``static_call`` would); code of a backend other than numpy, or of
+    an "auto" tier, comes under a line saying so."""
     key, inputs = signature(f, args, kwargs, argnums, spec.tag)
     entry = CACHE.get(key)
     if entry is None or not entry.variants:
@@ -229,4 +246,13 @@ def source(spec, f, args, kwargs, argnums):
     if entry is None or entry.dynamic or not entry.variants:
         reason = CACHE.dynamic_functions.get(_identity(f), "static tracing failed")
         return f"# {_fn_name(f)} runs in dynamic mode for this signature ({reason})\n"
-    return "\n".join(v.source or repr(v.program) for v in entry.variants)
+    return "\n".join(_shown(v) for v in entry.variants)
+
+
+def _shown(variant):
+    """The variant's code, under a line naming its backend unless it is plain numpy code."""
+    text = variant.source or repr(variant.program) + "\n"
+    if variant.backend == backends.NUMPY.name and not variant.note:
+        return text
+    note = f" ({variant.note})" if variant.note else ""
+    return f"# backend: {variant.backend}{note}\n" + text

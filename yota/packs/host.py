@@ -33,6 +33,7 @@ _loaded = False
 _manager = None
 _explicit = []          # (name, plugin object) registered by hand
 _on_reload = []         # callbacks run when the packs are loaded again (the static cache's clear)
+_core_parts = []        # hook objects of the core from layers above this one (compile backends)
 _registrations = {}     # name -> Registration of every pack whose hook ran
 PLUGINS = {}            # name -> PluginInfo, for `yota plugins`
 UNKNOWN_DISABLED = []   # YOTA_DISABLE_PLUGINS names that match no installed pack
@@ -47,6 +48,7 @@ class PluginInfo:
     functions: int = 0
     error: str | None = None
     conflicts: list = attrs.Factory(list)   # messages about this pack's contested functions
+    backends: list = attrs.Factory(list)    # names of the compile backends it provides
 
 
 def _disabled_names():
@@ -90,6 +92,17 @@ def on_reload(callback):
     """Call ``callback()`` whenever the packs are loaded again: the static cache registers its
     ``clear_cache`` here, since compiled graphs call the old primitives' code directly."""
     _on_reload.append(callback)
+
+
+def add_core_part(plugin):
+    """Collect ``plugin``'s hooks as part of the core pack (yota-core). The built-in compile
+    backends live in the compile layer, above this one: it hands them in here, as the static
+    cache hands in ``on_reload``. Takes effect at the next load."""
+    with _lock:
+        if plugin not in _core_parts:
+            _core_parts.append(plugin)
+            if _loaded:
+                reload()
 
 
 def reload():
@@ -170,20 +183,42 @@ def _collect(pm, name, plugin, version, strict=True):
         return False  # an installed pack also registered by hand: it is loaded already
     if pm.get_plugin(name) is None:
         pm.register(plugin, name=name)
-    impls = [i for i in pm.hook.yota_register_primitives.get_hookimpls() if i.plugin_name == name]
+    names = {name}
+    if name == CORE_NAME:
+        for i, part in enumerate(_core_parts):
+            part_name = f"{CORE_NAME}+{i}"
+            if pm.get_plugin(part_name) is None:
+                pm.register(part, name=part_name)
+            names.add(part_name)
+    hooks = ("yota_register_primitives", "yota_register_backends")
+    impls = [(hook, i) for hook in hooks for i in getattr(pm.hook, hook).get_hookimpls()
+             if i.plugin_name in names]
     registration = Registration(name)
+    hook = hooks[0]
     try:
-        for impl in impls:
-            impl.function(registry=registration)
+        for hook, impl in impls:
+            _call(hook, impl, registration)
     except Exception as exc:
         pm.unregister(name=name)
         if strict and isinstance(exc, PluginError):
             raise
-        _failed(name, version, exc, "running its yota_register_primitives hook")
+        _failed(name, version, exc, f"running its {hook} hook")
         return False
     _registrations[name] = registration
-    PLUGINS[name] = PluginInfo(name, version, "loaded", primitives=len(registration.primitives))
+    PLUGINS[name] = PluginInfo(name, version, "loaded", primitives=len(registration.primitives),
+                               backends=sorted(registration.backends))
     return True
+
+
+def _call(hook, impl, registration):
+    """Run one hook implementation on the pack's Registration. pluggy lets an implementation
+    take fewer arguments than the spec: a ``yota_register_backends()`` without ``registry``
+    returns its backends instead."""
+    takes = "registry" in impl.argnames
+    result = impl.function(registry=registration) if takes else impl.function()
+    if hook == "yota_register_backends" and result is not None:
+        for backend in result:
+            registration.add_backend(backend)
 
 
 def _install():
@@ -191,6 +226,7 @@ def _install():
     ufuncs, functions, provider, conflicts = resolve(_registrations, core=CORE_NAME)
     by_pack = {name: r.primitives for name, r in _registrations.items()}
     REGISTRY.install(ufuncs, functions, provider, by_pack, conflicts, _registrations)
+    REGISTRY.install_backends({name: r.backends for name, r in _registrations.items()})
     for info in PLUGINS.values():
         info.conflicts = []
         if info.status == "loaded":

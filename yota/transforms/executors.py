@@ -14,10 +14,11 @@ executor ``ex`` for backward passes and returns its result tree, whose leaves co
 """
 from __future__ import annotations
 
+import copy
 import functools
 
 from .. import tree
-from ..compile import static_call
+from ..compile import backends, static_call
 from ..compile.trace import Template, Zeros
 from ..errors import InputError, YotaError
 from ..kernel.backward import backward
@@ -137,6 +138,7 @@ class Transform:
 
     name = "transform"
     tag = ("transform",)
+    backend = None   # a compile backend's name; None: the process default (YOTA_BACKEND)
 
     def describe(self, traced, ex):
         raise NotImplementedError
@@ -154,16 +156,27 @@ class Transform:
         ex.template.tree = self.describe(traced, ex)
         return ex.template
 
+    def on_backend(self, backend):
+        """This transform compiled by ``backend`` (a name, checked now): a copy whose tag
+        holds the name, so two backends never share a compiled program."""
+        if backend is None or backend == backends.DEFAULT:
+            return self
+        twin = copy.copy(self)
+        twin.backend = backends.check(backend)
+        twin.tag = (self.tag, twin.backend)
+        return twin
+
 
 class Transformed:
     """A function transformed by ``transform`` (``jacobian(f)``...): calling it runs the
-    transform on ``f`` with the given arguments, compiled per signature unless ``dynamic``."""
+    transform on ``f`` with the given arguments, compiled per signature unless ``dynamic``,
+    by the compile backend named ``backend`` (None: the default, see yota.compile.backends)."""
 
-    def __init__(self, transform, f, argnums, dynamic):
+    def __init__(self, transform, f, argnums, dynamic, backend=None):
         if not callable(f):
             raise InputError(
                 f"yota.{transform.name}: expected a function to transform, got {f!r}")
-        self.transform = transform
+        self.transform = transform.on_backend(backend)
         self.f = f
         self.argnums = argnums
         self.dynamic = dynamic

@@ -36,20 +36,34 @@ class ValueAndGrad(Transform):
         return ((value, aux), g) if self.has_aux else (value, g)
 
 
-GRAD = ValueAndGrad("grad", tag="grad")
+GRAD = ValueAndGrad("grad", tag="grad")   # compiled by the default backend
+_GRAD_ON = {}                              # backend name -> GRAD.on_backend(name)
 
 
-def grad(f, *args, dynamic=False, argnums=None, **kwargs):
+def grad_spec(backend):
+    """The ``grad`` transform compiled by ``backend`` (None: the default)."""
+    if backend is None:
+        return GRAD
+    spec = _GRAD_ON.get(backend) if type(backend) is str else None
+    if spec is None:
+        spec = GRAD.on_backend(backend)   # checks the name: an unknown one raises each time
+        _GRAD_ON[backend] = spec
+    return spec
+
+
+def grad(f, *args, dynamic=False, argnums=None, backend=None, **kwargs):
     """Value and gradients of a scalar function: ``val, g = grad(f, *args)``.
 
     ``g[i]`` is the gradient w.r.t. argument ``i`` (see GradientResult). Keyword arguments
-    other than ``dynamic`` and ``argnums`` are passed to ``f`` and never differentiated.
-    ``dynamic=True`` re-traces on every call; the default static mode compiles once per input
-    signature.
+    other than ``dynamic``, ``argnums`` and ``backend`` are passed to ``f`` and never
+    differentiated. ``dynamic=True`` re-traces on every call; the default static mode compiles
+    once per input signature, with the compile backend ``backend`` ("numpy", "numba", "auto";
+    default: ``YOTA_BACKEND``, else "numpy").
     """
+    spec = GRAD if backend is None else grad_spec(backend)
     if dynamic:
-        return GRAD.dynamic(f, args, kwargs, argnums)
-    return static_call(GRAD, f, args, kwargs, argnums)
+        return spec.dynamic(f, args, kwargs, argnums)
+    return static_call(spec, f, args, kwargs, argnums)
 
 
 class value_and_grad(Transformed):
@@ -58,15 +72,16 @@ class value_and_grad(Transformed):
     ``argnums`` (an int, a tuple, or None for all) picks the differentiated arguments; ``g[i]``
     is the gradient of argument ``i`` and ``None`` for the others. With ``has_aux=True``, ``f``
     returns ``(loss, aux)`` and the result is ``((value, aux), GradientResult)``; aux is not
-    differentiated. ``dynamic=True`` traces on every call.
+    differentiated. ``dynamic=True`` traces on every call; ``backend`` picks the compile
+    backend (as in ``grad``).
     """
 
     name = "value_and_grad"
     returns = "both"
 
-    def __init__(self, f, argnums=0, has_aux=False, *, dynamic=False):
+    def __init__(self, f, argnums=0, has_aux=False, *, dynamic=False, backend=None):
         spec = ValueAndGrad(self.name, has_aux, self.returns)
-        super().__init__(spec, f, check_argnums(self.name, argnums), dynamic)
+        super().__init__(spec, f, check_argnums(self.name, argnums), dynamic, backend)
         self.has_aux = has_aux
 
 
@@ -80,11 +95,12 @@ class gradient(value_and_grad):
     returns = "gradient"
 
 
-def source(f, *args, argnums=None, **kwargs):
+def source(f, *args, argnums=None, backend=None, **kwargs):
     """The generated source of every compiled variant for this call's signature."""
-    return compiled_source(GRAD, f, args, kwargs, argnums)
+    return compiled_source(grad_spec(backend), f, args, kwargs, argnums)
 
 
-def show_code(f, *args, argnums=None, **kwargs):
-    """Print the straight-line NumPy code that ``grad(f, *args)`` runs in static mode."""
-    print(source(f, *args, argnums=argnums, **kwargs), end="")
+def show_code(f, *args, argnums=None, backend=None, **kwargs):
+    """Print the code that ``grad(f, *args, backend=backend)`` runs in static mode, under a
+    line naming the backend that generated it (and, for "auto", which tier is active)."""
+    print(source(f, *args, argnums=argnums, backend=backend, **kwargs), end="")

@@ -96,9 +96,9 @@ class jacobian(Transformed):
 
     name = "jacobian"
 
-    def __init__(self, f, argnums=0, *, dynamic=False):
+    def __init__(self, f, argnums=0, *, dynamic=False, backend=None):
         argnums = check_argnums(self.name, argnums)
-        super().__init__(_JACOBIAN[isinstance(argnums, int)], f, argnums, dynamic)
+        super().__init__(_JACOBIAN[isinstance(argnums, int)], f, argnums, dynamic, backend)
 
 
 _JACOBIAN = {True: Jacobian(single=True), False: Jacobian(single=False)}
@@ -144,6 +144,6 @@ class hessian(Transformed):
 
     name = "hessian"
 
-    def __init__(self, f, argnums=0, *, dynamic=False):
+    def __init__(self, f, argnums=0, *, dynamic=False, backend=None):
         argnums = check_argnums(self.name, argnums, allow_tuple=False)
-        super().__init__(Hessian(argnums), f, argnums, dynamic)
+        super().__init__(Hessian(argnums), f, argnums, dynamic, backend)
