@@ -161,3 +161,13 @@ def test_shape_parameters_of_distribution_functions_refuse_loudly():
     with pytest.raises(yota.NoRuleError, match=r"scipy.special.gammainc with respect to a is "
                                                r"not implemented"):
         yota.grad(lambda a: sc.gammainc(a, 1.5), 2.0)
+
+
+@pytest.mark.parametrize("dynamic", [True, False])
+def test_i1_gradient_is_finite_at_subnormal_x(dynamic):
+    """SciPy's iv(2, x) is NaN for subnormal x; I1'(x) = (I0 + I2) / 2 is 1/2 there."""
+    x = np.array([5e-324, -1e-310, 0.0, 1e-300, 0.5])
+    _, g = yota.grad(lambda x: np.sum(sc.i1(x)), x, dynamic=dynamic)
+    expected = 0.5 * (sc.i0(x) + np.where(np.abs(x) < 1e-100, 0.0, sc.iv(2.0, x)))
+    np.testing.assert_allclose(g[0], expected, rtol=1e-12)
+    assert np.all(np.isfinite(g[0]))

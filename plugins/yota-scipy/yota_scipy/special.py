@@ -92,8 +92,17 @@ i0 = _ufunc(sc.i0, "i0")
 i0.defgrad(lambda dy, y, x: dy * i1(x))
 
 i1 = _ufunc(sc.i1, "i1")
+
+
+def _i2(x):
+    """I2(x), which is below 1e-200 for |x| < 1e-100, where SciPy's iv(2, x) returns NaN on
+    subnormal x: 0 there, computed on a safe stand-in so no NaN reaches a higher derivative."""
+    tiny = np.abs(x) < 1e-100
+    return np.where(tiny, 0.0, iv(2.0, np.where(tiny, 1.0, x)))
+
+
 # I1' = (I0 + I2) / 2, finite at 0 (unlike I0 - I1/x).
-i1.defgrad(lambda dy, y, x: dy * 0.5 * (i0(x) + iv(2.0, x)))
+i1.defgrad(lambda dy, y, x: dy * 0.5 * (i0(x) + _i2(x)))
 
 
 # --- distribution functions: rules in x (and in the Poisson rate, the binomial p) --------------
