@@ -48,6 +48,7 @@ class Cache:
         self.entries = OrderedDict()
         self.lock = threading.RLock()
         self.dynamic_functions = {}   # function identity -> reason it runs dynamically
+        self.warned = set()           # function identities already warned about (not compiled)
         self.hits = 0
         self.misses = 0
 
@@ -79,6 +80,7 @@ class Cache:
         with self.lock:
             self.entries.clear()
             self.dynamic_functions.clear()
+            self.warned.clear()
             self.hits = self.misses = 0
 
     def __len__(self):

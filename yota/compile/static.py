@@ -7,6 +7,8 @@ passes, code generation, guard failures, fallbacks, logging) is on the slow path
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import warnings
 
@@ -173,8 +175,7 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
         entry = entry or Entry(_refs(f))
         entry.dynamic = True
         CACHE.put(key, entry)
-        log.info("yota: %s runs in dynamic mode for this signature: static tracing failed "
-                 "with %s: %s", name, type(exc).__name__, exc)
+        _not_compiled(f, name, fid, exc)
         return result
     r = variant.fn(*inputs)
     if r.__class__ is int:
@@ -203,8 +204,33 @@ def _fall_back(f, name, entry, fid, why):
     message = (f"yota: {name} falls back to dynamic mode: {why}. Its results stay correct; "
                "to compile it, pass the values it branches on as arguments, or call "
                "grad(..., dynamic=True) to silence this warning")
+    warn(message)
+
+
+def _not_compiled(f, name, fid, exc):
+    """Say once per function that a signature of it could not be compiled, and why: it runs
+    in dynamic mode, so "static" may be slower than ``dynamic=True``."""
+    if fid in CACHE.warned:
+        log.info("yota: %s runs in dynamic mode for this signature: static tracing failed "
+                 "with %s: %s", name, type(exc).__name__, exc)
+        return
+    CACHE.warned.add(fid)
+    warn(f"yota: {name} runs in dynamic mode for this signature: static mode could not compile "
+         f"it ({type(exc).__name__}: {exc}). Its results stay correct but are not compiled; "
+         "call grad(..., dynamic=True) to silence this warning")
+
+
+_YOTA_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def warn(message):
+    """Log ``message`` and issue it as a RuntimeWarning pointing at the first frame outside
+    yota (the user's call of grad, whichever transform and executor led here)."""
     log.warning(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=6)  # the caller of grad
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_YOTA_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
 
 
 _warned_unsupported = set()
