@@ -14,7 +14,7 @@ import warnings
 
 from ..kernel.tape import current_depth
 from ..tracing import _fn_name
-from . import codegen, interpret, passes
+from . import codegen, interpret, passes, randomness
 from . import guards as guards_mod
 from .cache import CACHE, MAX_VARIANTS, Entry, Variant
 from .ir import NotCompilable, Var
@@ -156,6 +156,7 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
         "guard failed: " + "; ".join(reasons)
     CACHE.misses += 1
     log.info("yota: tracing %s (%s)", name, reason)
+    watch = randomness.Watch()
     try:
         try:
             variant = compile_variant(f, args, kwargs, argnums, inputs, build)
@@ -169,6 +170,14 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
                      name, type(exc).__name__, exc)
             variant = compile_variant(f, args, kwargs, argnums, inputs, build, lift=False)
     except Exception as exc:
+        # The eager run starts from the random state tracing started from.
+        drew = watch.drew()
+        watch.restore()
+        if drew is not None:
+            entry = entry or Entry(_refs(f))
+            CACHE.put(key, entry)
+            _fall_back(f, name, entry, fid, _drew_why(drew), _DRAW_HINT)
+            return dynamic()
         # The user's own error comes out of dynamic mode unchanged; otherwise remember that
         # this signature runs dynamically.
         result = dynamic()
@@ -177,6 +186,15 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
         CACHE.put(key, entry)
         _not_compiled(f, name, fid, exc)
         return result
+    drew = watch.drew()
+    if drew is not None:
+        # Replaying the numbers tracing drew would be wrong from the second call on: run
+        # eagerly, on the random state from before tracing, as plain NumPy would.
+        watch.restore()
+        entry = entry or Entry(_refs(f))
+        CACHE.put(key, entry)
+        _fall_back(f, name, entry, fid, _drew_why(drew), _DRAW_HINT)
+        return dynamic()
     r = variant.fn(*inputs)
     if r.__class__ is int:
         # A guard failed on the very inputs it was traced with: the function is not
@@ -196,14 +214,23 @@ def _refs(f):
     return (getattr(f, "__globals__", None), f)
 
 
-def _fall_back(f, name, entry, fid, why):
+_BRANCH_HINT = "to compile it, pass the values it branches on as arguments"
+_DRAW_HINT = ("to compile it, draw the random numbers outside and pass them in as an "
+              "argument")
+
+
+def _drew_why(drew):
+    return (f"it draws random numbers ({drew}), and a compiled program would replay the "
+            "numbers drawn while tracing on every call")
+
+
+def _fall_back(f, name, entry, fid, why, hint=_BRANCH_HINT):
     entry.dynamic = True
     entry.variants = ()
     entry.fns = ()
     CACHE.dynamic_functions[fid] = why
     message = (f"yota: {name} falls back to dynamic mode: {why}. Its results stay correct; "
-               "to compile it, pass the values it branches on as arguments, or call "
-               "grad(..., dynamic=True) to silence this warning")
+               f"{hint}, or call grad(..., dynamic=True) to silence this warning")
     warn(message)
 
 

@@ -1,0 +1,121 @@
+"""Random draws while tracing: detect them, and undo them before the function runs eagerly.
+
+A compiled program replays the numbers tracing drew, forever; a function that draws (a
+Monte-Carlo objective, reparameterization noise, a dropout mask) must instead get fresh numbers
+on every call, exactly as running it eagerly would. Static mode therefore watches every trace:
+
+- before it, the state of every live NumPy generator (``RandomState``, the global ``np.random``
+  one included, and every ``BitGenerator``, which ``Generator`` objects draw from), found with
+  ``gc.get_objects()`` wherever it lives (closure, global, argument, attribute);
+- after it, whether any of those states changed, whether a generator created during the trace is
+  still alive (its state would carry over to the next call), and whether a generator was seeded
+  from OS entropy (``np.random.default_rng()`` inside the function: fresh numbers each call).
+
+A generator created inside the function from a fixed seed and dropped gives the same numbers on
+every call, so replaying them is right. Legacy ``RandomState(seed)`` draws OS entropy before
+seeding itself, so it counts as a draw (on the safe side). When the function drew, ``restore``
+puts every generator back as it was before tracing, so the eager run that replaces the compiled
+program leaves the user's random streams exactly where plain NumPy would.
+
+Only the slow path (tracing) pays for this: two scans of the garbage collector's objects.
+"""
+from __future__ import annotations
+
+import gc
+import itertools
+
+import numpy as np
+import numpy.random.bit_generator as _bit_generator_module
+
+_RandomState = np.random.RandomState
+_BitGenerator = _bit_generator_module.BitGenerator
+_entropy_draws = 0   # how many times a generator was seeded from OS entropy (process-wide)
+
+
+def _count_entropy(original):
+    def randbits(k):
+        global _entropy_draws
+        _entropy_draws += 1
+        return original(k)
+
+    randbits.yota_counts_entropy = True
+    return randbits
+
+
+def _hook_entropy():
+    """Count OS-entropy seedings: NumPy's SeedSequence reads its module's ``randbits`` at call
+    time when it gets no seed. Installed once; it only counts."""
+    original = getattr(_bit_generator_module, "randbits", None)
+    if original is not None and not getattr(original, "yota_counts_entropy", False):
+        _bit_generator_module.randbits = _count_entropy(original)
+        return True
+    return original is not None
+
+
+def _generator_types():
+    types, stack = {_RandomState}, [_BitGenerator]
+    while stack:
+        t = stack.pop()
+        types.add(t)
+        stack.extend(t.__subclasses__())
+    return types
+
+
+def live_generators():
+    """Every RandomState and BitGenerator alive now (C-speed filter over the gc's objects)."""
+    types = _generator_types()
+    objs = gc.get_objects()
+    return list(itertools.compress(objs, map(types.__contains__, map(type, objs))))
+
+
+def _state(g):
+    return g.get_state(legacy=False) if isinstance(g, _RandomState) else g.state
+
+
+def _same(a, b):
+    if isinstance(a, dict):
+        return (isinstance(b, dict) and a.keys() == b.keys()
+                and all(_same(a[k], b[k]) for k in a))
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and np.array_equal(a, b)
+    return a == b
+
+
+class Watch:
+    """The generators' states before a trace; ``drew()`` says after it whether the traced code
+    drew random numbers (and how), ``restore()`` undoes the draws."""
+
+    def __init__(self):
+        self.hooked = _hook_entropy()
+        self.entropy = _entropy_draws
+        self.before = [(g, _state(g)) for g in live_generators()]
+
+    def drew(self):
+        """None if tracing drew nothing; otherwise why we think it did, for the warning."""
+        if not self.hooked:
+            return "this NumPy does not let yota see generators seeded from OS entropy"
+        if _entropy_draws != self.entropy:
+            return "a random generator was seeded from OS entropy while tracing"
+        known = {id(g) for g, _ in self.before}
+        for g, state in self.before:
+            if not _same(_state(g), state):
+                return f"the state of {_kind(g)} changed while tracing"
+        for g in live_generators():
+            if id(g) not in known:
+                return f"{_kind(g)} created while tracing outlives the call"
+        return None
+
+    def restore(self):
+        """Put every generator back in the state it had before tracing."""
+        for g, state in self.before:
+            if not _same(_state(g), state):
+                if isinstance(g, _RandomState):
+                    g.set_state(state)
+                else:
+                    g.state = state
+
+
+def _kind(g):
+    if g is np.random.mtrand._rand:
+        return "the global np.random generator"
+    return f"a numpy.random.{type(g).__name__}"
