@@ -15,10 +15,11 @@ import warnings
 from ..kernel.tape import current_depth
 from ..tracing import _fn_name
 from . import codegen, interpret, passes, randomness
+from . import scalars as scalars_mod
 from . import guards as guards_mod
 from .cache import CACHE, MAX_VARIANTS, Entry, Variant
 from .ir import NotCompilable, Var
-from .key import Unsupported, signature
+from .key import Unsupported, changed_scalars, signature
 from .trace import trace_program
 
 log = logging.getLogger("yota.compile")
@@ -61,6 +62,17 @@ def static_call(spec, f, args, kwargs, argnums):
             r = fn(*inputs)
             if r.__class__ is not int:
                 return r
+    elif CACHE.lifted:
+        scalars = CACHE.lifted.get(_identity(f))
+        if scalars is not None:   # keyed with its changing Python scalars as inputs
+            key, inputs = signature(f, args, kwargs, argnums, spec.tag, scalars)
+            entry = CACHE.get(key)
+            if entry is not None:
+                for fn in entry.fns:
+                    r = fn(*inputs)
+                    if r.__class__ is not int:
+                        return r
+            return _slow(spec, f, args, kwargs, argnums, key, inputs, scalars)
     return _slow(spec, f, args, kwargs, argnums, key, inputs)
 
 
@@ -75,10 +87,17 @@ class Spec:
         return self._dynamic()
 
 
+class ScalarsNotLiftable(NotCompilable):
+    """A lifted Python scalar does more than arithmetic (see scalars.py)."""
+
+
 def compile_variant(f, args, kwargs, argnums, inputs, build, mode=None, optimize=None,
-                    lift=True):
-    """Trace and compile one variant (no caching)."""
-    program, template = trace_program(f, args, kwargs, argnums, inputs, build, lift)
+                    lift=True, scalars=None):
+    """Trace and compile one variant (no caching); ``scalars`` as for ``key.signature``."""
+    program, template = trace_program(f, args, kwargs, argnums, inputs, build, lift, scalars)
+    why = scalars_mod.unsafe(program)
+    if why is not None:
+        raise ScalarsNotLiftable(why)
     if len(program.instrs) > MAX_INSTRUCTIONS:
         raise TooLarge(f"the traced program has {len(program.instrs)} instructions, more than "
                        f"yota.compile.static.MAX_INSTRUCTIONS = {MAX_INSTRUCTIONS}")
@@ -115,18 +134,49 @@ def _identity(f):
     return code if code is not None else f
 
 
-def _slow(spec, f, args, kwargs, argnums, key, inputs):
+def _slow(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
     with CACHE.lock:
         lock = _key_locks.setdefault(key, threading.Lock())
     try:
         with lock:
-            return _trace_or_run(spec, f, args, kwargs, argnums, key, inputs)
+            return _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars)
     finally:  # also when f raises or runs dynamically: a lock per failed key would pile up
         with CACHE.lock:
             _key_locks.pop(key, None)
 
 
-def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
+def _lift_scalars(spec, f, args, kwargs, argnums, key, fid):
+    """The lifted ``(key, inputs, scalars)`` when this first call of a signature is the
+    ``LIFT_AFTER``-th re-trace of ``f`` that only Python scalars' values caused; else None."""
+    if fid in CACHE.never_lift:
+        return None
+    last = CACHE.last_keys.get(fid)
+    CACHE.last_keys[fid] = key
+    changed = changed_scalars(last, key) if last is not None else None
+    if changed is None:
+        return None
+    count, seen = CACHE.scalar_retraces.get(fid, (0, frozenset()))
+    count, seen = count + 1, seen | changed
+    CACHE.scalar_retraces[fid] = (count, seen)
+    if count < scalars_mod.LIFT_AFTER:
+        return None
+    CACHE.lifted[fid] = seen
+    log.info("yota: %s was traced again %d times for new values of Python scalars: they "
+             "become inputs of its compiled program", _fn_name(f), count)
+    key, inputs = signature(f, args, kwargs, argnums, spec.tag, seen)
+    return key, inputs, seen
+
+
+def _keep_scalars_keyed(spec, f, args, kwargs, argnums, fid, why):
+    """Lifting ``f``'s scalars failed: key them by value again, for good."""
+    CACHE.lifted.pop(fid, None)
+    CACHE.never_lift.add(fid)
+    log.info("yota: %s keys its Python scalars by value again: %s", _fn_name(f), why)
+    key, inputs = signature(f, args, kwargs, argnums, spec.tag)
+    return _trace_or_run(spec, f, args, kwargs, argnums, key, inputs)  # may hold key's lock
+
+
+def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
     build = spec.build
 
     def dynamic():
@@ -152,6 +202,10 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
                f"of all of them failed (last: {reasons[-1] if reasons else '?'})")
         _fall_back(f, name, entry, fid, why)
         return dynamic()
+    if entry is None and scalars is None:
+        lifted = _lift_scalars(spec, f, args, kwargs, argnums, key, fid)
+        if lifted is not None:
+            return _slow(spec, f, args, kwargs, argnums, *lifted)
     reason = "first call with this signature" if entry is None else \
         "guard failed: " + "; ".join(reasons)
     CACHE.misses += 1
@@ -159,10 +213,17 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
     watch = randomness.Watch()
     try:
         try:
-            variant = compile_variant(f, args, kwargs, argnums, inputs, build)
+            variant = compile_variant(f, args, kwargs, argnums, inputs, build,
+                                      scalars=scalars)
         except TooLarge:
             raise
         except Exception as exc:
+            if scalars is not None:
+                # A lifted scalar does more than arithmetic (an axis, a shape, a branch):
+                # key the scalars by value again (tracing that way watches draws afresh).
+                watch.restore()
+                return _keep_scalars_keyed(spec, f, args, kwargs, argnums, fid,
+                                           f"{type(exc).__name__}: {exc}")
             # Code may need its constant arrays as ndarrays (np.asarray(X), ndarray[y]):
             # try again with them baked in and guarded by their values.
             log.info("yota: tracing %s again with its non-differentiated arrays as "
