@@ -227,3 +227,24 @@ def test_a_function_without_draws_still_compiles():
             yota.grad(lambda p: np.mean((noise * np.exp(p[1]) + p[0]) ** 2), p)
     assert CACHE.misses == 1
     assert yota.compile.static.CACHE.dynamic_functions == {}
+
+
+_lazy = {}
+
+
+@pytest.mark.parametrize("collect", [False, True])
+def test_a_generator_created_while_tracing_that_outlives_the_call(collect):
+    import gc
+
+    def noise(p):
+        if not _lazy:
+            _lazy["rng"] = np.random.default_rng(9)   # created on the first call, kept
+            if collect:
+                gc.collect()   # the new generator leaves the young generations
+        return np.mean((_lazy["rng"].normal(size=50) * np.exp(p[1]) + p[0]) ** 2)
+
+    def make():
+        _lazy.clear()
+        return noise, lambda: _lazy["rng"].bit_generator.state
+
+    assert_static_is_eager(make)

@@ -17,12 +17,15 @@ seeding itself, so it counts as a draw (on the safe side). When the function dre
 puts every generator back as it was before tracing, so the eager run that replaces the compiled
 program leaves the user's random streams exactly where plain NumPy would.
 
-Only the slow path (tracing) pays for this: two scans of the garbage collector's objects.
+Only the slow path (tracing) pays for this: a scan of the garbage collector's objects before
+tracing, and after it a scan of the young generations (of all, if a collection of generation 1
+or older ran meanwhile).
 """
 from __future__ import annotations
 
 import gc
 import itertools
+import sys
 
 import numpy as np
 import numpy.random.bit_generator as _bit_generator_module
@@ -61,11 +64,18 @@ def _generator_types():
     return types
 
 
-def live_generators():
-    """Every RandomState and BitGenerator alive now (C-speed filter over the gc's objects)."""
+def live_generators(young_only=False):
+    """Every RandomState and BitGenerator alive now (C-speed filter over the gc's objects);
+    ``young_only``: only those in the two youngest generations."""
     types = _generator_types()
-    objs = gc.get_objects()
+    objs = gc.get_objects(0) + gc.get_objects(1) if young_only else gc.get_objects()
     return list(itertools.compress(objs, map(types.__contains__, map(type, objs))))
+
+
+# Objects created since a point in time are in the two youngest generations until a collection
+# of generation 1 or older promotes them (CPython's generational gc up to 3.13; 3.14's
+# incremental gc moves objects differently, so there every scan is a full one).
+_GENERATIONAL = sys.version_info < (3, 14)
 
 
 def _state(g):
@@ -89,30 +99,54 @@ class Watch:
         self.hooked = _hook_entropy()
         self.entropy = _entropy_draws
         self.before = [(g, _state(g)) for g in live_generators()]
+        self.promoted = not _GENERATIONAL   # may objects made since have left the young gens?
+        self.created = None
+        gc.callbacks.append(self._collecting)
+
+    def _collecting(self, phase, info):
+        if phase == "start" and info["generation"] >= 1:
+            self.promoted = True
+
+    def _stop(self):
+        if self._collecting in gc.callbacks:
+            gc.callbacks.remove(self._collecting)
 
     def drew(self):
         """None if tracing drew nothing; otherwise why we think it did, for the warning."""
+        self._stop()
         if not self.hooked:
             return "this NumPy does not let yota see generators seeded from OS entropy"
         if _entropy_draws != self.entropy:
             return "a random generator was seeded from OS entropy while tracing"
-        known = {id(g) for g, _ in self.before}
         for g, state in self.before:
             if not _same(_state(g), state):
                 return f"the state of {_kind(g)} changed while tracing"
-        for g in live_generators():
-            if id(g) not in known:
-                return f"{_kind(g)} created while tracing outlives the call"
+        for g in self._created():
+            return f"{_kind(g)} created while tracing outlives the call"
         return None
 
+    def _created(self):
+        """Generators created while tracing and still alive (found once, after tracing)."""
+        if self.created is None:
+            self._stop()
+            known = {id(g) for g, _ in self.before}
+            self.created = [g for g in live_generators(young_only=not self.promoted)
+                            if id(g) not in known]
+        return self.created
+
     def restore(self):
-        """Put every generator back in the state it had before tracing."""
+        """Put every generator back in the state it had before tracing; one created while
+        tracing goes back to the state its seed gave it (as if it had just been created)."""
         for g, state in self.before:
             if not _same(_state(g), state):
                 if isinstance(g, _RandomState):
                     g.set_state(state)
                 else:
                     g.state = state
+        for g in self._created():
+            seed = getattr(g, "seed_seq", None)
+            if isinstance(g, _BitGenerator) and isinstance(seed, np.random.SeedSequence):
+                g.state = type(g)(seed).state
 
 
 def _kind(g):
