@@ -17,15 +17,23 @@ seeding itself, so it counts as a draw (on the safe side). When the function dre
 puts every generator back as it was before tracing, so the eager run that replaces the compiled
 program leaves the user's random streams exactly where plain NumPy would.
 
+While other threads run, only the generators reachable from the function and its arguments
+(and the global one) are watched, a generator created during the trace is not looked for, and
+nothing is put back (a change may be another thread's draw): a function found drawing still
+runs in dynamic mode with fresh draws, but its tracing draws are lost from its stream.
+
 Only the slow path (tracing) pays for this: a scan of the garbage collector's objects before
 tracing, and after it a scan of the young generations (of all, if a collection of generation 1
 or older ran meanwhile).
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import itertools
 import sys
+import threading
+import types as types_module
 
 import numpy as np
 import numpy.random.bit_generator as _bit_generator_module
@@ -78,8 +86,30 @@ def live_generators(young_only=False):
 _GENERATIONAL = sys.version_info < (3, 14)
 
 
+def _initialized(bg):
+    """Has this BitGenerator's constructor set its state pointer? ``gc.get_objects()`` also
+    returns generators another thread is still constructing; reading their state would crash."""
+    capsule = bg.capsule
+    if capsule is None:
+        return False
+    address = _capsule_pointer(capsule, b"BitGenerator")
+    return bool(address) and ctypes.c_void_p.from_address(address).value is not None
+
+
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype = ctypes.c_void_p
+_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+
+
 def _state(g):
-    return g.get_state(legacy=False) if isinstance(g, _RandomState) else g.state
+    """The generator's state, or None while another thread is still constructing it."""
+    try:
+        if isinstance(g, _RandomState):
+            bg = g._bit_generator
+            return g.get_state(legacy=False) if bg is not None and _initialized(bg) else None
+        return g.state if _initialized(g) else None
+    except Exception:
+        return None
 
 
 def _same(a, b):
@@ -91,14 +121,43 @@ def _same(a, b):
     return a == b
 
 
-class Watch:
-    """The generators' states before a trace; ``drew()`` says after it whether the traced code
-    drew random numbers (and how), ``restore()`` undoes the draws."""
+def reachable_generators(roots, limit=20_000):
+    """The generators reachable from ``roots`` through references (modules and classes not
+    followed; at most ``limit`` objects visited), and the global ``np.random`` one."""
+    types = _generator_types()
+    found, seen, stack = [np.random.mtrand._rand], set(), list(roots)
+    while stack and len(seen) < limit:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        t = type(o)
+        if t in types:
+            found.append(o)
+            if t is _RandomState or isinstance(o, _RandomState):
+                found.append(o._bit_generator)
+            continue
+        if t is types_module.ModuleType or isinstance(o, type):
+            continue
+        stack.extend(gc.get_referents(o))
+    return found
 
-    def __init__(self):
+
+class Watch:
+    """The generators' states before tracing ``roots`` (the function and its arguments);
+    ``drew()`` says after it whether the traced code drew random numbers (and how),
+    ``restore()`` undoes the draws."""
+
+    def __init__(self, roots=()):
         self.hooked = _hook_entropy()
         self.entropy = _entropy_draws
-        self.before = [(g, _state(g)) for g in live_generators()]
+        # Other threads may create generators meanwhile, or draw from theirs: then only the
+        # generators the call reaches are watched, new ones are not looked for, and nothing is
+        # put back (the change may be another thread's draw).
+        self.threads = threading.active_count() > 1
+        gens = reachable_generators(roots) if self.threads else live_generators()
+        self.before = [(g, state) for g in gens
+                       for state in (_state(g),) if state is not None]
         self.promoted = not _GENERATIONAL   # may objects made since have left the young gens?
         self.created = None
         gc.callbacks.append(self._collecting)
@@ -119,7 +178,8 @@ class Watch:
         if _entropy_draws != self.entropy:
             return "a random generator was seeded from OS entropy while tracing"
         for g, state in self.before:
-            if not _same(_state(g), state):
+            now = _state(g)
+            if now is not None and not _same(now, state):
                 return f"the state of {_kind(g)} changed while tracing"
         for g in self._created():
             return f"{_kind(g)} created while tracing outlives the call"
@@ -127,6 +187,9 @@ class Watch:
 
     def _created(self):
         """Generators created while tracing and still alive (found once, after tracing)."""
+        if self.created is None and self.threads:
+            self._stop()
+            self.created = []
         if self.created is None:
             self._stop()
             known = {id(g) for g, _ in self.before}
@@ -136,7 +199,11 @@ class Watch:
 
     def restore(self):
         """Put every generator back in the state it had before tracing; one created while
-        tracing goes back to the state its seed gave it (as if it had just been created)."""
+        tracing goes back to the state its seed gave it (as if it had just been created).
+        Not while other threads run: the change may be theirs."""
+        if self.threads:
+            self._stop()
+            return
         for g, state in self.before:
             if not _same(_state(g), state):
                 if isinstance(g, _RandomState):

@@ -21,7 +21,7 @@ import numpy as np
 from . import guards as guards_mod
 from .ir import iter_vars
 
-LIFT_AFTER = 1   # re-traces differing only in Python scalars before those scalars are lifted
+LIFT_AFTER = 2   # re-traces differing only in Python scalars before those scalars are lifted
 
 
 def _uses(ins):

@@ -210,7 +210,7 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
         "guard failed: " + "; ".join(reasons)
     CACHE.misses += 1
     log.info("yota: tracing %s (%s)", name, reason)
-    watch = randomness.Watch()
+    watch = randomness.Watch((f, args, kwargs))
     try:
         try:
             variant = compile_variant(f, args, kwargs, argnums, inputs, build,
