@@ -64,6 +64,12 @@ class Cache:
         self.entries = OrderedDict()
         self.lock = threading.RLock()
         self.dynamic_functions = {}   # function identity -> reason it runs dynamically
+        self.warned = set()           # function identities already warned about (not compiled)
+        # Python scalars lifted into program inputs (scalars.py), per function identity:
+        self.last_keys = {}           # the key it was last traced for
+        self.scalar_retraces = {}     # (re-traces caused by scalars alone, their ordinals)
+        self.lifted = {}              # the ordinals lifted now
+        self.never_lift = set()       # lifting failed: keyed by value for good
         self.hits = 0
         self.misses = 0
 
@@ -95,6 +101,11 @@ class Cache:
         with self.lock:
             self.entries.clear()
             self.dynamic_functions.clear()
+            self.warned.clear()
+            self.last_keys.clear()
+            self.scalar_retraces.clear()
+            self.lifted.clear()
+            self.never_lift.clear()
             self.hits = self.misses = 0
 
     def __len__(self):

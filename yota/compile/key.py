@@ -57,14 +57,19 @@ class Unsupported(Exception):
     """The call holds a value the static path does not key (it runs in dynamic mode)."""
 
 
-def signature(f, args, kwargs, argnums, tag="grad"):
+def signature(f, args, kwargs, argnums, tag="grad", scalars=None):
     """``(key, inputs)`` for a call of ``grad(f, *args, argnums=argnums, **kwargs)``; ``tag``
-    (any hashable) separates what different users of the cache compile for the same call."""
+    (any hashable) separates what different users of the cache compile for the same call.
+
+    ``scalars`` (a set of scalar ordinals, see ``changed_scalars``) lifts those Python ints and
+    floats: the key holds their type, ``inputs`` their value, like differentiated floats."""
     try:
         k = [tag, argnums if argnums is None or type(argnums) is int else tuple(argnums)]
     except TypeError:
         raise Unsupported("argnums is not a tuple of ints") from None
     vals = []
+    if scalars is not None:
+        k = _LiftingKey(k, scalars, vals)
     if type(f) is _FunctionType:
         _function(f, k, vals, FUNCTION_DEPTH)
     else:
@@ -437,6 +442,57 @@ _SlotMember = type(_SlotMember.x)   # the type of a __slots__ entry on a class
 _SKIP = object()    # an attribute that is code (a property, a method): not walked
 
 
+# --- Python scalars lifted into program inputs (see scalars.py) ---------------------------------
+LIFTED = "lifted"
+
+
+def _is_scalar_part(part):
+    """Is this key part a Python int or float keyed by value (``(int, 3)``, ``(float, 0.1)``,
+    ``(float, '0.0')``)? The n-th such part of a key is scalar ordinal n (tag and argnums
+    excluded); both walks (``signature`` and ``Lifter``) meet those leaves in the same order."""
+    return type(part) is tuple and len(part) == 2 and (part[0] is int or part[0] is float)
+
+
+class _LiftingKey(list):
+    """A key under construction that lifts the scalars whose ordinal is in ``scalars``: the
+    part becomes ``(type, LIFTED)`` and the value goes to ``vals`` in walk order. Zero and NaN
+    floats stay keyed by value (their key part is their repr)."""
+
+    def __init__(self, head, scalars, vals):
+        super().__init__(head)
+        self.scalars, self.vals, self.count = scalars, vals, 0
+
+    def append(self, part):
+        if _is_scalar_part(part):
+            n = self.count
+            self.count = n + 1
+            if n in self.scalars and type(part[1]) is part[0]:
+                list.append(self, (part[0], LIFTED))
+                self.vals.append(part[1])
+                return
+        list.append(self, part)
+
+
+def changed_scalars(old, new):
+    """The ordinals of the scalars that differ between two keys of one function, or None when
+    anything else differs too (or nothing does)."""
+    if len(old) != len(new):
+        return None
+    changed, n = set(), 0
+    for i, (a, b) in enumerate(zip(old, new)):
+        scalar = i >= 2 and _is_scalar_part(a)
+        try:
+            same = type(a) is type(b) and bool(a == b)
+        except Exception:
+            return None
+        if not same:
+            if not (scalar and _is_scalar_part(b) and a[0] is b[0]):
+                return None
+            changed.add(n)
+        n += scalar
+    return changed or None
+
+
 class _Ident:
     """Key part standing for an unhashable object by identity (and keeping it alive)."""
 
@@ -483,9 +539,10 @@ def _global(v, k, vals, depth):
 class Lifter:
     """Rebuild values with ``make(value, diff, where)`` in place of every input leaf."""
 
-    def __init__(self, make):
+    def __init__(self, make, scalars=None, make_scalar=None):
         self.make = make
         self.copies = []   # (copy, its attributes when made): objects standing in for the caller's
+        self.scalars, self.make_scalar, self.count = scalars, make_scalar, 0
 
     def written(self):
         """The first ``obj.name`` the traced function set or deleted on a stand-in copy (a
@@ -498,6 +555,15 @@ class Lifter:
                 if now.get(name, _MISSING) is not before.get(name, _MISSING):
                     return f"{type(clone).__name__}.{name}"
         return None
+
+    def _scalar(self, x, where):
+        """A Python int or float leaf keyed by value: lifted when its ordinal is in
+        ``scalars``, exactly as ``_LiftingKey`` decides."""
+        n = self.count
+        self.count = n + 1
+        if n in self.scalars and (type(x) is int or (x and x == x)):
+            return self.make_scalar(x, where)
+        return x
 
     def function(self, f, depth=FUNCTION_DEPTH, where=()):
         t = type(f)
@@ -633,8 +699,12 @@ class Lifter:
         if t is _ndarray:
             return self.make(x, diff, where)
         if t is float:
-            return self.make(x, diff, where) if diff else x
-        if t is int or t is bool or t is str or x is None:
+            if diff:
+                return self.make(x, diff, where)
+            return x if self.scalars is None else self._scalar(x, where)
+        if t is int:
+            return x if self.scalars is None else self._scalar(x, where)
+        if t is bool or t is str or x is None:
             return x
         if isinstance(x, _generic):
             return self.make(x, diff, where) if (diff and x.dtype.kind == "f") else x

@@ -7,16 +7,19 @@ passes, code generation, guard failures, fallbacks, logging) is on the slow path
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import warnings
 
 from ..kernel.tape import current_depth
 from ..tracing import _fn_name
-from . import backends, passes, tiers
+from . import backends, passes, randomness, tiers
 from . import guards as guards_mod
+from . import scalars as scalars_mod
 from .cache import CACHE, MAX_VARIANTS, Entry, Variant
 from .ir import NotCompilable
-from .key import Unsupported, signature
+from .key import Unsupported, changed_scalars, signature
 from .trace import trace_program
 
 log = logging.getLogger("yota.compile")
@@ -60,6 +63,17 @@ def static_call(spec, f, args, kwargs, argnums):
             r = fn(*inputs)
             if r.__class__ is not int:
                 return r
+    elif CACHE.lifted:
+        scalars = CACHE.lifted.get(_identity(f))
+        if scalars is not None:   # keyed with its changing Python scalars as inputs
+            key, inputs = signature(f, args, kwargs, argnums, spec.tag, scalars)
+            entry = CACHE.get(key)
+            if entry is not None:
+                for fn in entry.fns:
+                    r = fn(*inputs)
+                    if r.__class__ is not int:
+                        return r
+            return _slow(spec, f, args, kwargs, argnums, key, inputs, scalars)
     return _slow(spec, f, args, kwargs, argnums, key, inputs)
 
 
@@ -74,11 +88,19 @@ class Spec:
         return self._dynamic()
 
 
+class ScalarsNotLiftable(NotCompilable):
+    """A lifted Python scalar does more than arithmetic (see scalars.py)."""
+
+
 def compile_variant(f, args, kwargs, argnums, inputs, build, mode=None, optimize=None,
-                    lift=True, backend=None):
+                    lift=True, backend=None, scalars=None):
     """Trace and compile one variant (no caching). ``backend``: a backend object or name
-    (default: the numpy backend); ``mode="interpret"`` is ``backend="interpret"``."""
-    program, template = trace_program(f, args, kwargs, argnums, inputs, build, lift)
+    (default: the numpy backend); ``mode="interpret"`` is ``backend="interpret"``; ``scalars``
+    as for ``key.signature``."""
+    program, template = trace_program(f, args, kwargs, argnums, inputs, build, lift, scalars)
+    why = scalars_mod.unsafe(program)
+    if why is not None:
+        raise ScalarsNotLiftable(why)
     if len(program.instrs) > MAX_INSTRUCTIONS:
         raise TooLarge(f"the traced program has {len(program.instrs)} instructions, more than "
                        f"yota.compile.static.MAX_INSTRUCTIONS = {MAX_INSTRUCTIONS}")
@@ -124,18 +146,49 @@ def _identity(f):
     return code if code is not None else f
 
 
-def _slow(spec, f, args, kwargs, argnums, key, inputs):
+def _slow(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
     with CACHE.lock:
         lock = _key_locks.setdefault(key, threading.Lock())
     try:
         with lock:
-            return _trace_or_run(spec, f, args, kwargs, argnums, key, inputs)
+            return _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars)
     finally:  # also when f raises or runs dynamically: a lock per failed key would pile up
         with CACHE.lock:
             _key_locks.pop(key, None)
 
 
-def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
+def _lift_scalars(spec, f, args, kwargs, argnums, key, fid):
+    """The lifted ``(key, inputs, scalars)`` when this first call of a signature is the
+    ``LIFT_AFTER``-th re-trace of ``f`` that only Python scalars' values caused; else None."""
+    if fid in CACHE.never_lift:
+        return None
+    last = CACHE.last_keys.get(fid)
+    CACHE.last_keys[fid] = key
+    changed = changed_scalars(last, key) if last is not None else None
+    if changed is None:
+        return None
+    count, seen = CACHE.scalar_retraces.get(fid, (0, frozenset()))
+    count, seen = count + 1, seen | changed
+    CACHE.scalar_retraces[fid] = (count, seen)
+    if count < scalars_mod.LIFT_AFTER:
+        return None
+    CACHE.lifted[fid] = seen
+    log.info("yota: %s was traced again %d times for new values of Python scalars: they "
+             "become inputs of its compiled program", _fn_name(f), count)
+    key, inputs = signature(f, args, kwargs, argnums, spec.tag, seen)
+    return key, inputs, seen
+
+
+def _keep_scalars_keyed(spec, f, args, kwargs, argnums, fid, why):
+    """Lifting ``f``'s scalars failed: key them by value again, for good."""
+    CACHE.lifted.pop(fid, None)
+    CACHE.never_lift.add(fid)
+    log.info("yota: %s keys its Python scalars by value again: %s", _fn_name(f), why)
+    key, inputs = signature(f, args, kwargs, argnums, spec.tag)
+    return _trace_or_run(spec, f, args, kwargs, argnums, key, inputs)  # may hold key's lock
+
+
+def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
     build = spec.build
 
     def dynamic():
@@ -161,18 +214,30 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
                f"of all of them failed (last: {reasons[-1] if reasons else '?'})")
         _fall_back(f, name, entry, fid, why)
         return dynamic()
+    if entry is None and scalars is None:
+        lifted = _lift_scalars(spec, f, args, kwargs, argnums, key, fid)
+        if lifted is not None:
+            return _slow(spec, f, args, kwargs, argnums, *lifted)
     reason = "first call with this signature" if entry is None else \
         "guard failed: " + "; ".join(reasons)
     # An unknown or missing backend is the caller's error (BackendError), not a fallback.
     first, later = backends.plan(getattr(spec, "backend", None))
     CACHE.misses += 1
     log.info("yota: tracing %s (%s)", name, reason)
+    watch = randomness.Watch((f, args, kwargs))
     try:
         try:
-            variant = compile_variant(f, args, kwargs, argnums, inputs, build, backend=first)
+            variant = compile_variant(f, args, kwargs, argnums, inputs, build, backend=first,
+                                      scalars=scalars)
         except TooLarge:
             raise
         except Exception as exc:
+            if scalars is not None:
+                # A lifted scalar does more than arithmetic (an axis, a shape, a branch):
+                # key the scalars by value again (tracing that way watches draws afresh).
+                watch.restore()
+                return _keep_scalars_keyed(spec, f, args, kwargs, argnums, fid,
+                                           f"{type(exc).__name__}: {exc}")
             # Code may need its constant arrays as ndarrays (np.asarray(X), ndarray[y]):
             # try again with them baked in and guarded by their values.
             log.info("yota: tracing %s again with its non-differentiated arrays as "
@@ -181,15 +246,31 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
             variant = compile_variant(f, args, kwargs, argnums, inputs, build, lift=False,
                                       backend=first)
     except Exception as exc:
+        # The eager run starts from the random state tracing started from.
+        drew = watch.drew()
+        watch.restore()
+        if drew is not None:
+            entry = entry or Entry(_refs(f))
+            CACHE.put(key, entry)
+            _fall_back(f, name, entry, fid, _drew_why(drew), _DRAW_HINT)
+            return dynamic()
         # The user's own error comes out of dynamic mode unchanged; otherwise remember that
         # this signature runs dynamically.
         result = dynamic()
         entry = entry or Entry(_refs(f))
         entry.dynamic = True
         CACHE.put(key, entry)
-        log.info("yota: %s runs in dynamic mode for this signature: static tracing failed "
-                 "with %s: %s", name, type(exc).__name__, exc)
+        _not_compiled(f, name, fid, exc)
         return result
+    drew = watch.drew()
+    if drew is not None:
+        # Replaying the numbers tracing drew would be wrong from the second call on: run
+        # eagerly, on the random state from before tracing, as plain NumPy would.
+        watch.restore()
+        entry = entry or Entry(_refs(f))
+        CACHE.put(key, entry)
+        _fall_back(f, name, entry, fid, _drew_why(drew), _DRAW_HINT)
+        return dynamic()
     r = variant.fn(*inputs)
     if r.__class__ is int:
         # A guard failed on the very inputs it was traced with: the function is not
@@ -211,16 +292,50 @@ def _refs(f):
     return (getattr(f, "__globals__", None), f)
 
 
-def _fall_back(f, name, entry, fid, why):
+_BRANCH_HINT = "to compile it, pass the values it branches on as arguments"
+_DRAW_HINT = ("to compile it, draw the random numbers outside and pass them in as an "
+              "argument")
+
+
+def _drew_why(drew):
+    return (f"it draws random numbers ({drew}), and a compiled program would replay the "
+            "numbers drawn while tracing on every call")
+
+
+def _fall_back(f, name, entry, fid, why, hint=_BRANCH_HINT):
     entry.dynamic = True
     entry.variants = ()
     entry.fns = ()
     CACHE.dynamic_functions[fid] = why
     message = (f"yota: {name} falls back to dynamic mode: {why}. Its results stay correct; "
-               "to compile it, pass the values it branches on as arguments, or call "
-               "grad(..., dynamic=True) to silence this warning")
+               f"{hint}, or call grad(..., dynamic=True) to silence this warning")
+    warn(message)
+
+
+def _not_compiled(f, name, fid, exc):
+    """Say once per function that a signature of it could not be compiled, and why: it runs
+    in dynamic mode, so "static" may be slower than ``dynamic=True``."""
+    if fid in CACHE.warned:
+        log.info("yota: %s runs in dynamic mode for this signature: static tracing failed "
+                 "with %s: %s", name, type(exc).__name__, exc)
+        return
+    CACHE.warned.add(fid)
+    warn(f"yota: {name} runs in dynamic mode for this signature: static mode could not compile "
+         f"it ({type(exc).__name__}: {exc}). Its results stay correct but are not compiled; "
+         "call grad(..., dynamic=True) to silence this warning")
+
+
+_YOTA_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def warn(message):
+    """Log ``message`` and issue it as a RuntimeWarning pointing at the first frame outside
+    yota (the user's call of grad, whichever transform and executor led here)."""
     log.warning(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=6)  # the caller of grad
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_YOTA_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
 
 
 _warned_unsupported = set()

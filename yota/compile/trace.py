@@ -18,6 +18,7 @@ from ..packs.host import ensure_loaded
 from ..result import GradientResult
 from ..tracing import _wrap_argument, hand_over, normalize_argnums, zeros
 from .ir import GuardCheck, NotCompilable, Var, arg_avals, from_tape
+from . import scalars as scalars_mod
 from .key import Lifter
 
 
@@ -59,7 +60,7 @@ class Traced:
         return out
 
 
-def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
+def trace_program(f, args, kwargs, argnums, inputs, build, lift=True, scalars=None):
     """Trace ``f(*args, **kwargs)`` on lifted inputs, then ``build(traced)`` -> Template.
 
     ``inputs`` is the list ``key.signature`` returned; the lifted leaves must be exactly those
@@ -68,6 +69,9 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
     ``lift=False`` passes the arrays that are not differentiated to ``f`` as they are (code that
     calls ``np.asarray`` on them needs that): they become constants of the program, guarded by
     their content, so a call with other values re-traces instead of returning stale results.
+
+    ``scalars`` lifts those Python ints and floats (see ``key.signature``): they enter the tape
+    as Python scalars, non-differentiated, and ``program.lifted`` lists their variables.
     """
     ensure_loaded()
     nums, explicit = normalize_argnums(f, argnums, len(args))
@@ -88,7 +92,16 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
                 return x
             return t
 
-        lifter = Lifter(make)
+        lifted = []
+
+        def make_scalar(x, where):
+            t = tape.input(x, python_scalar=True)
+            params.append(Param(t, False, where, x))
+            tape.constant_inputs.add(t._var)
+            lifted.append(t._var)
+            return t
+
+        lifter = Lifter(make, scalars, make_scalar)
         g = lifter.function(f, where=("fn",))
         new_args = [lifter.walk(a, i in nums, 0, ("arg", i)) for i, a in enumerate(args)]
         new_kwargs = {k: lifter.walk(v, False, 0, ("kw", k)) for k, v in kwargs.items()}
@@ -106,10 +119,13 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
     outputs = template.outputs
     program = from_tape(tape, [p.tracked for p in params], outputs,
                         param_names=[_param_name(f, p.where) for p in params])
-    template.float_params = {p.var: True for p in params if type(p.value) is float}
+    template.float_params = {p.var: True for p in params if p.diff and type(p.value) is float}
     program.guards += [GuardCheck(t._var, "equal", t._value.copy()) for t in baked]
+    program.lifted = lifted
+    sized = scalars_mod.sized_by_lifted_ints(program) if lifted else ()
     program.guards += [GuardCheck(i.out, "shape", program.avals[i.out].shape)
-                       for i in program.instrs if not _shape_fixed(i, program.avals)]
+                       for i in program.instrs
+                       if i.out in sized or not _shape_fixed(i, program.avals)]
     return program, template
 
 

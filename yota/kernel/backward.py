@@ -50,7 +50,10 @@ def backward(tape, output, seed, record=True):
             if type(arg) is not Tracked or arg._tape is not tape:
                 continue
             value = arg._value
-            dtype = value.dtype
+            try:
+                dtype = value.dtype
+            except AttributeError:   # a Python scalar static mode reads at call time: data
+                continue
             if dtype.kind not in "fc":
                 continue
             if argnum in prim.nondiff_argnums:

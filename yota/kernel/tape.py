@@ -85,9 +85,10 @@ class Tape:
         self.out_of_date = {}  # id(view) -> (view, its producer, or None if stale): writes.py
 
     # --- recording ---------------------------------------------------------------------------
-    def input(self, value):
-        """A new input variable holding ``value``."""
-        if not hasattr(value, "dtype"):
+    def input(self, value, python_scalar=False):
+        """A new input variable holding ``value``; ``python_scalar`` keeps a Python int or
+        float as it is (NumPy treats it as a weak scalar: ``float32_array * 0.1`` is float32)."""
+        if not python_scalar and not hasattr(value, "dtype"):
             value = np.float64(value)
             self.python_floats.add(len(self.nodes))
         t = Tracked(value, self, len(self.nodes))
