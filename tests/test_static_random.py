@@ -248,3 +248,25 @@ def test_a_generator_created_while_tracing_that_outlives_the_call(collect):
         return noise, lambda: _lazy["rng"].bit_generator.state
 
     assert_static_is_eager(make)
+
+
+def test_yotas_own_idle_compile_thread_does_not_count_as_another_thread():
+    """The background compiler's daemon thread (backend="auto") outlives the calls that start
+    it; the draw watch must still undo tracing's draws with it alive (it was skipping them)."""
+    import threading
+
+    from yota.compile.randomness import _other_threads
+
+    stop = threading.Event()
+    own = threading.Thread(target=stop.wait, name="yota-background-compile", daemon=True)
+    other = threading.Thread(target=stop.wait, name="user-thread", daemon=True)
+    own.start()
+    try:
+        assert not _other_threads()
+        other.start()
+        assert _other_threads()
+    finally:
+        stop.set()
+        own.join()
+        if other.is_alive() or other.ident:
+            other.join()

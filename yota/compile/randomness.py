@@ -143,6 +143,19 @@ def reachable_generators(roots, limit=20_000):
     return found
 
 
+def _other_threads():
+    """Do threads other than this one run user code? yota's own background compiler (an idle
+    daemon most of the time, and it never draws) does not count."""
+    if threading.active_count() == 1:
+        return False
+    me = threading.current_thread()
+    return any(t is not me and not t.name.startswith(_OWN_THREADS)
+               for t in threading.enumerate())
+
+
+_OWN_THREADS = "yota-"
+
+
 class Watch:
     """The generators' states before tracing ``roots`` (the function and its arguments);
     ``drew()`` says after it whether the traced code drew random numbers (and how),
@@ -154,7 +167,7 @@ class Watch:
         # Other threads may create generators meanwhile, or draw from theirs: then only the
         # generators the call reaches are watched, new ones are not looked for, and nothing is
         # put back (the change may be another thread's draw).
-        self.threads = threading.active_count() > 1
+        self.threads = _other_threads()
         gens = reachable_generators(roots) if self.threads else live_generators()
         self.before = [(g, state) for g in gens
                        for state in (_state(g),) if state is not None]
