@@ -12,6 +12,7 @@ import threading
 import cloudpickle
 import yota
 
+from . import pickling
 from .combine import Partial, scale
 
 MAX_FUNCTIONS = 64   # loss functions kept per worker process (one per distinct pickled form)
@@ -37,12 +38,14 @@ class Step:
         self.dynamic = dynamic
         self.reduction = reduction
 
-    def __getstate__(self):
-        return {k: getattr(self, k) for k in self.__slots__}
+    def __reduce__(self):
+        # Pickled with cloudpickle (see pickling.py) whatever pickler Dask picks: a model whose
+        # class lives in __main__ or a test module must travel by value, primitives by name.
+        return _load_step, (pickling.dumps([getattr(self, k) for k in self.__slots__]),)
 
-    def __setstate__(self, state):
-        for k, v in state.items():
-            setattr(self, k, v)
+
+def _load_step(pickled):
+    return Step(*cloudpickle.loads(pickled))
 
 
 def loss_function(step):

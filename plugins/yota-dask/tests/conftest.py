@@ -1,0 +1,27 @@
+"""Real Dask clusters for the yota-dask tests: worker processes on this machine, closed at the
+end so pytest never waits on them."""
+import contextlib
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+
+@contextlib.contextmanager
+def local_cluster(n_workers=2):
+    """A LocalCluster of ``n_workers`` single-threaded processes and a client that is not made
+    the default one, so tests say which client they use."""
+    cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=50)
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def client():
+    with local_cluster() as c:
+        yield c
