@@ -25,3 +25,9 @@ def local_cluster(n_workers=2):
 def client():
     with local_cluster() as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def new_cluster():
+    """``with new_cluster() as client:`` for a module that needs a cluster of its own."""
+    return local_cluster
