@@ -12,7 +12,7 @@ def local_cluster(n_workers=2):
     """A LocalCluster of ``n_workers`` single-threaded processes and a client that is not made
     the default one, so tests say which client they use."""
     cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=50)
+                                       dashboard_address=":0", silence_logs=50)
     client = distributed.Client(cluster, set_as_default=False)
     try:
         yield client
@@ -21,8 +21,9 @@ def local_cluster(n_workers=2):
         cluster.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def client():
+    """One cluster for every test that does not kill workers."""
     with local_cluster() as c:
         yield c
 
