@@ -4,7 +4,8 @@
 the rows of the dask arrays ``X`` and ``y`` staying on the workers that hold them.
 """
 from .grad import grad, value_and_grad
+from .placement import persist
 
 __version__ = "0.1.0"
 
-__all__ = ["grad", "value_and_grad"]
+__all__ = ["grad", "value_and_grad", "persist"]

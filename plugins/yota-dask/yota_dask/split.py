@@ -46,6 +46,16 @@ def find_split(name, f, args, kwargs):
 
 def layout(name, f, split):
     """Check and align the dask arguments; returns a Layout."""
+    rows = check(name, f, split)
+    aligned = align(split, rows)
+    per_arg = [a.to_delayed().ravel() for a in aligned.values()]
+    keep = [i for i, n in enumerate(rows) if n > 0]   # empty chunks hold nothing to add
+    shards = [[chunks[i] for chunks in per_arg] for i in keep]
+    return Layout(tuple(aligned), shards, [rows[i] for i in keep])
+
+
+def check(name, f, split):
+    """Refuse dask arguments that cannot be split alike; returns the row chunks to use."""
     first_at, first = next(iter(split.items()))
     for where, a in split.items():
         if a.ndim == 0:
@@ -65,14 +75,14 @@ def layout(name, f, split):
         raise yota.InputError(
             f"{name}({describe(f)}): {_arg(f, first_at)} has no rows; there is nothing to "
             "differentiate over")
-    rows = first.chunks[0]
-    split_at, per_arg = [], []
+    return first.chunks[0]
+
+
+def align(split, rows):
+    """The dask arguments with ``rows`` as their chunks along axis 0 and whole rows."""
+    out = {}
     for where, a in split.items():
-        target = {0: rows, **{axis: -1 for axis in range(1, a.ndim)}}
         if a.chunks[0] != rows or any(len(c) > 1 for c in a.chunks[1:]):
-            a = a.rechunk(target)
-        split_at.append(where)
-        per_arg.append(a.to_delayed().ravel())
-    keep = [i for i, n in enumerate(rows) if n > 0]   # empty chunks hold nothing to add
-    shards = [[chunks[i] for chunks in per_arg] for i in keep]
-    return Layout(tuple(split_at), shards, [rows[i] for i in keep])
+            a = a.rechunk({0: rows, **{axis: -1 for axis in range(1, a.ndim)}})
+        out[where] = a
+    return out
