@@ -8,6 +8,7 @@ import sys
 
 import attrs
 import cloudpickle
+import distributed
 import dask.array as da
 import numpy as np
 import pytest
@@ -179,3 +180,26 @@ def test_training_loop_matches_single_process_step_by_step(client, data):
             np.testing.assert_allclose(a.W, b.W, rtol=1e-10, atol=1e-13)
             np.testing.assert_allclose(a.b, b.b, rtol=1e-10, atol=1e-13)
     assert local.last_value < yota.grad(mean_loss, model, X, y)[0]
+
+
+def test_persist_puts_each_shard_on_one_worker_and_balances_them(client, data):
+    model, X, y = data
+    Xd = da.from_array(X, chunks=(25, -1))
+    yd = da.from_array(y, chunks=(40,))                  # rechunked to X's rows
+    Xp, yp = yota_dask.persist(Xd, yd, client=client)
+    assert Xp.chunks == Xd.chunks and yp.chunks == ((25,) * 8,)
+    distributed.wait([Xp, yp])
+    where = {}
+    for arr in (Xp, yp):
+        for future in distributed.futures_of(arr):
+            (worker,) = client.who_has([future])[future.key]
+            where.setdefault(future.key[1], set()).add(worker)
+    assert all(len(workers) == 1 for workers in where.values())         # X_i beside y_i
+    owners = [next(iter(where[i])) for i in range(8)]
+    assert owners[:4] == [owners[0]] * 4 and owners[4:] == [owners[4]] * 4
+    assert owners[0] != owners[4]
+    assert_same_result(yota_dask.grad(mean_loss, model, Xp, yp, argnums=0, client=client),
+                       yota.grad(mean_loss, model, X, y, argnums=0))
+    with pytest.raises(yota.InputError, match=r"yota_dask.persist: argument 1 is a ndarray, not a "
+                       r"dask array; wrap it with dask.array.from_array"):
+        yota_dask.persist(Xd, y, client=client)
