@@ -188,7 +188,8 @@ def test_persist_puts_each_shard_on_one_worker_and_balances_them(client, data):
     yd = da.from_array(y, chunks=(40,))                  # rechunked to X's rows
     Xp, yp = yota_dask.persist(Xd, yd, client=client)
     assert Xp.chunks == Xd.chunks and yp.chunks == ((25,) * 8,)
-    distributed.wait([Xp, yp])
+    with client.as_current():
+        distributed.wait([Xp, yp])
     where = {}
     for arr in (Xp, yp):
         for future in distributed.futures_of(arr):

@@ -44,7 +44,7 @@ def test_training_on_workers_matches_one_process(mlp, client):
     assert h_dist["test_acc"] == h_local["test_acc"] and h_local["test_acc"][-1] > 0.5
 
 
-def test_command_line_workers_option(mlp, tmp_path, capsys):
+def test_command_line_workers_and_scheduler_options(mlp, client, tmp_path, capsys):
     X_train, y_train, X_test, y_test = mlp.load_data()
     np.savez(tmp_path / "d.npz", X_train=X_train[:64], y_train=y_train[:64], X_test=X_test[:50],
              y_test=y_test[:50])
@@ -52,5 +52,11 @@ def test_command_line_workers_option(mlp, tmp_path, capsys):
               "--workers", "2", "--no-progress", "--plot", str(tmp_path / "p.png")])
     out = capsys.readouterr().out
     assert "gradients on 2 Dask worker(s)" in out and "test accuracy" in out
+    # --scheduler uses a running cluster, and leaves it running.
+    mlp.main(["--data", str(tmp_path / "d.npz"), "--epochs", "1", "--hidden", "8",
+              "--scheduler", client.scheduler.address, "--no-progress",
+              "--plot", str(tmp_path / "p.png")])
+    assert "gradients on 2 Dask worker(s)" in capsys.readouterr().out
+    assert client.submit(sum, [1, 2]).result() == 3
     with pytest.raises(SystemExit):
         mlp.parse_args(["--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"])
