@@ -63,14 +63,14 @@ def logistic_problem(rows, chunk, features=100):
     return "logistic regression, 100 features, float64", logistic_loss, w, X, y
 
 
-def mlp_problem(rows, chunk, sizes=(32, 64, 64, 10)):
+def mlp_problem(rows, chunk, sizes=(32, 64, 10)):
     rng = da.random.default_rng(0)
     X = rng.standard_normal((rows, sizes[0]), chunks=(chunk, -1)).astype(np.float32)
     y = rng.integers(0, sizes[-1], rows, chunks=chunk)
     init = np.random.default_rng(1)
     model = MLP([Dense((init.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32),
                        np.zeros(b, np.float32)) for a, b in zip(sizes[:-1], sizes[1:])])
-    return "MLP 32-64-64-10, relu, float32", mlp_loss, model, X, y
+    return "MLP 32-64-10, relu, float32", mlp_loss, model, X, y
 
 
 # --- timing ------------------------------------------------------------------------------------
@@ -166,13 +166,18 @@ def call_pickled(blob):
 
 def ceiling(client, make, rows):
     """What two processes can gain on this machine for this workload: one worker computing a
-    shard alone, then both at once (client.run runs on every worker together); 2 * alone /
-    together is the speed-up the hardware allows (memory bandwidth and other load included)."""
+    shard alone, then both at once; 2 * alone / together is the speed-up the hardware allows
+    (memory bandwidth and other load included)."""
     first = sorted(client.scheduler_info()["workers"])[0]
     # Pickled as yota_dask does, so the workers get the registered primitives (yota_nn.relu).
     work = pickling.dumps(lambda: shard_seconds(make, rows))
-    alone = client.run(call_pickled, work, workers=[first])[first]
-    together = max(client.run(call_pickled, work).values())
+
+    def on(workers):       # tasks, not client.run: a long client.run blocks a worker's comms
+        return client.gather([client.submit(call_pickled, work, workers=[w], pure=False)
+                              for w in workers])
+
+    alone = on([first])[0]
+    together = max(on(sorted(client.scheduler_info()["workers"])))
     return 2 * alone / together
 
 
@@ -197,7 +202,7 @@ def main(argv=None):
             dask_big[n] = on_dask(client, big, [r for _, r in local_big], args.repeats)
             if n == 2:
                 dask_small = on_dask(client, small, [r for _, r in local_small], 21)
-                ceilings = [ceiling(client, make, args.rows // 2)
+                ceilings = [ceiling(client, make, args.chunk)
                             for make in (logistic_problem, mlp_problem)]
         finally:
             stop(client)

@@ -53,6 +53,13 @@ def test_differentiating_a_dask_argument(arrays, client):
              client=client)
 
 
+def test_nothing_but_data(arrays, client):
+    _, _, _, Xd, yd = arrays
+    _refused(yota.InputError, r"yota_dask.grad\(.*<lambda>\): no argument to differentiate: the "
+             r"dask arrays are data.*Pass the parameters", lambda X, y, n: np.mean(X) * n, Xd, yd,
+             3, client=client)
+
+
 def test_bad_reduction(arrays, client):
     w, _, _, Xd, yd = arrays
     _refused(yota.InputError, r"yota_dask.grad\(loss\): reduction='max'; .*reduction='mean' "

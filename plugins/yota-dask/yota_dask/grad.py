@@ -99,7 +99,13 @@ def _argnums(name, f, args, argnums, split):
     (argnums=None) every argument yota would differentiate that is not a dask array."""
     n = len(args)
     if argnums is None:
-        return tuple(i for i, a in enumerate(args) if i not in split and _differentiable(a))
+        nums = tuple(i for i, a in enumerate(args) if i not in split and _differentiable(a))
+        if not nums:
+            raise yota.InputError(
+                f"{name}({describe(f)}): no argument to differentiate: the dask arrays are data, "
+                "and no other argument holds floats. Pass the parameters (an array, a float, an "
+                "attrs model) as positional arguments")
+        return nums
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for i in nums:
         if not isinstance(i, int) or not -n <= i < n:
