@@ -101,6 +101,9 @@ def start(n_workers):
     # threshold: every large NumPy temporary is then a fresh mmap with its page faults (20-30%
     # slower steps here). Workers that only run NumPy steps are better off without it.
     dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
+    # Work stealing moves a shard task, and its rows, to a worker that looks idle: on this
+    # shared 2-core machine that cost a 3x slower step (see the yota-dask README).
+    dask.config.set({"distributed.scheduler.work-stealing": False})
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                            dashboard_address=":0", silence_logs=logging.ERROR)
     return Client(cluster)

@@ -68,7 +68,8 @@ def _run(name, f, args, kwargs, dynamic, argnums, reduction, client):
                 nums, dynamic, reduction)
     [step_future] = client.scatter([step], broadcast=True, hash=False)
     try:
-        total = client.compute(_graph(step_future, shape.shards)).result()
+        homes = _homes(client, shape.shards)
+        total = client.compute(_graph(step_future, shape.shards, homes)).result()
     finally:
         step_future.release()
     value, grads = combine.finish(total, reduction)
@@ -79,12 +80,36 @@ def _run(name, f, args, kwargs, dynamic, argnums, reduction, client):
     return value, yota.GradientResult(out)
 
 
-def _graph(step_future, shards):
-    """One task per shard, then sums of FAN_IN partials until one is left."""
+def _homes(client, shards):
+    """Per shard, the worker holding most of its chunks (None when they are not in memory).
+
+    A shard task's dependencies are few task groups, so the scheduler treats the shard tasks as
+    "root-ish" and may hand them to any free worker, ignoring where the chunks are: rows would
+    then move every step. A loose worker restriction keeps each task beside its data and still
+    lets another worker take over when that one dies.
+    """
+    keys = [chunk.key for chunks in shards for chunk in chunks]
+    who_has = client.who_has(keys)
+    homes = []
+    for chunks in shards:
+        count = {}
+        for chunk in chunks:
+            for worker in who_has.get(chunk.key, ()):
+                count[worker] = count.get(worker, 0) + 1
+        homes.append(max(count, key=count.get) if count else None)
+    return homes
+
+
+def _graph(step_future, shards, homes):
+    """One task per shard (beside its chunks), then sums of FAN_IN partials until one is
+    left."""
     token = uuid.uuid4().hex
-    level = [dask.delayed(shard_gradient, pure=False)(
-        step_future, *chunks, dask_key_name=f"yota-shard-{token}-{i}")
-        for i, chunks in enumerate(shards)]
+    level = []
+    for i, (chunks, home) in enumerate(zip(shards, homes)):
+        where = {} if home is None else {"workers": [home], "allow_other_workers": True}
+        with dask.annotate(**where):
+            level.append(dask.delayed(shard_gradient, pure=False)(
+                step_future, *chunks, dask_key_name=f"yota-shard-{token}-{i}"))
     depth = 0
     while len(level) > 1:
         depth += 1
