@@ -1,0 +1,89 @@
+"""Drive the compiler pieces directly: trace, optimize, lower with yota-numba, and compare with
+the "numpy" code generator and the reference interpreter."""
+from __future__ import annotations
+
+import numpy as np
+
+from yota.result import GradientResult
+from yota.compile import codegen, interpret, passes
+from yota.compile.key import signature
+from yota.compile.trace import trace_program
+from yota.compile.ir import Var
+from yota.transforms.gradients import GRAD
+
+from yota_numba import BACKEND
+
+
+class Compiled:
+    """One traced program with its three executions."""
+
+    def __init__(self, f, args, spec=GRAD, argnums=None, kwargs=None):
+        kwargs = kwargs or {}
+        key, inputs = signature(f, args, kwargs, argnums, spec.tag)
+        program, template = trace_program(f, args, kwargs, argnums, inputs, spec.build)
+        self.program = passes.optimize(program)
+        self.template = template
+        self.inputs = inputs
+        source, ns = codegen.generate(self.program, template, "ref")
+        self.numpy = codegen.build(source, ns, "ref")
+        self.numba, self.source = BACKEND.lower(self.program, template, "fused")
+
+    def interpret(self, *values):
+        try:
+            outs = interpret.run(self.program, values)
+        except interpret.GuardFailed as exc:
+            return exc.index
+        protect = [id(v) for v in values] + [id(o) for o in self.program.outputs
+                                             if type(o) is not Var]
+        return self.template.finish(outs, protect)
+
+    def check(self, inputs=None, rtol=None, atol=0.0):
+        """All three agree on ``inputs`` (default: the traced ones); returns numba's result."""
+        inputs = self.inputs if inputs is None else inputs
+        got = self.numba(*inputs)
+        want = self.numpy(*inputs)
+        ref = self.interpret(*inputs)
+        assert_same(got, want, rtol, atol)
+        assert_same(got, ref, rtol, atol)
+        return got
+
+
+def leaves(x):
+    out = []
+
+    def walk(v):
+        if isinstance(v, (list, tuple, GradientResult)):
+            for e in v:
+                walk(e)
+        elif isinstance(v, dict):
+            for k in sorted(v, key=repr):
+                walk(v[k])
+        else:
+            out.append(v)
+
+    walk(x)
+    return out
+
+
+def assert_same(got, want, rtol=None, atol=0.0):
+    """Same structure, types, dtypes and shapes; values equal up to rounding (NaN == NaN)."""
+    assert type(got) is type(want), (type(got), type(want))
+    if isinstance(got, int) and not isinstance(got, bool):
+        assert got == want
+        return
+    g, w = leaves(got), leaves(want)
+    assert len(g) == len(w)
+    for a, b in zip(g, w):
+        assert type(a) is type(b), (type(a), type(b), a, b)
+        if isinstance(b, (np.ndarray, np.generic)):
+            assert a.dtype == b.dtype, (a.dtype, b.dtype)
+            assert np.shape(a) == np.shape(b)
+            tol = rtol if rtol is not None else (2e-4 if b.dtype == np.float32 else 1e-10)
+            if b.dtype.kind in "fc":
+                np.testing.assert_allclose(a, b, rtol=tol, atol=atol, equal_nan=True)
+            else:
+                np.testing.assert_array_equal(a, b)
+        elif isinstance(b, float):
+            np.testing.assert_allclose(a, b, rtol=rtol or 1e-10, equal_nan=True)
+        else:
+            assert a == b or (a is None and b is None)
