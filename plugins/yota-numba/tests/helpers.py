@@ -87,3 +87,42 @@ def assert_same(got, want, rtol=None, atol=0.0):
             np.testing.assert_allclose(a, b, rtol=rtol or 1e-10, equal_nan=True)
         else:
             assert a == b or (a is None and b is None)
+
+
+class Value:
+    """A spec compiling ``f``'s own output (no gradient): for integer and boolean programs."""
+
+    name = "value"
+    tag = ("yota-numba test value",)
+
+    @staticmethod
+    def build(traced):
+        from yota.transforms.executors import Static
+        ex = Static(traced.tape)
+        ex.template.tree = ex.tree(traced.output)
+        return ex.template
+
+
+VALUE = Value()
+_shared = {}
+
+
+def compiled(key, f, args, **kw):
+    """A Compiled shared across tests (numba compiles take a while)."""
+    c = _shared.get(key)
+    if c is None:
+        c = _shared[key] = Compiled(f, args, **kw)
+    return c
+
+
+def ulp_distance(a, b):
+    """ULPs between ``a`` and ``b`` (same float dtype); 0 where both are NaN or identical."""
+    a, b = np.asarray(a), np.asarray(b)
+    ints = {np.float64: np.int64, np.float32: np.int32}[a.dtype.type]
+    low = np.iinfo(ints).min
+    ia, ib = a.view(ints).astype(np.int64), b.view(ints).astype(np.int64)
+    ia = np.where(ia < 0, low - ia, ia)
+    ib = np.where(ib < 0, low - ib, ib)
+    d = np.abs(ia - ib).astype(np.float64)
+    d[(np.isnan(a) & np.isnan(b)) | ((a == b) & (np.signbit(a) == np.signbit(b)))] = 0
+    return d
