@@ -19,6 +19,7 @@ class Compiled:
 
     def __init__(self, f, args, spec=GRAD, argnums=None, kwargs=None):
         kwargs = kwargs or {}
+        self.f, self.spec, self.argnums, self.kwargs = f, spec, argnums, kwargs
         key, inputs = signature(f, args, kwargs, argnums, spec.tag)
         program, template = trace_program(f, args, kwargs, argnums, inputs, spec.build)
         self.program = passes.optimize(program)
@@ -37,9 +38,14 @@ class Compiled:
                                              if type(o) is not Var]
         return self.template.finish(outs, protect)
 
-    def check(self, inputs=None, rtol=None, atol=0.0):
-        """All three agree on ``inputs`` (default: the traced ones); returns numba's result."""
-        inputs = self.inputs if inputs is None else inputs
+    def inputs_for(self, args):
+        """The program's parameters for a call with ``args`` (same signature)."""
+        return signature(self.f, tuple(args), self.kwargs, self.argnums, self.spec.tag)[1]
+
+    def check(self, args=None, rtol=None, atol=0.0):
+        """All three agree on the call with ``args`` (default: the traced call); returns
+        numba's result."""
+        inputs = self.inputs if args is None else self.inputs_for(args)
         got = self.numba(*inputs)
         want = self.numpy(*inputs)
         ref = self.interpret(*inputs)
