@@ -31,7 +31,8 @@ def cast_name(dtype):
 
 def literal(value, dtype):
     """Source for the scalar ``value`` converted to ``dtype`` (as NumPy converts a weak
-    Python scalar or casts a strong one)."""
+    Python scalar or casts a strong one). float64 and bool are plain literals (no call for
+    numba to type: compile time grows with every call in the loop body)."""
     if not isinstance(dtype, np.dtype):
         return repr(value)
     v = dtype.type(value)
@@ -41,8 +42,18 @@ def literal(value, dtype):
         f = float(v)
         text = repr(f) if math.isfinite(f) else (
             "math.nan" if f != f else ("math.inf" if f > 0 else "(-math.inf)"))
-        return f"{cast_name(dtype)}({text})"
+        return text if dtype == np.float64 else f"{cast_name(dtype)}({text})"
     return f"{cast_name(dtype)}({int(v)})"
+
+
+def needs_cast(in_dtypes, out_dtype):
+    """Does numba's result type possibly differ from NumPy's? Not for float64 from float64
+    operands (every lowering returns float64 then), nor for booleans (comparisons and logic
+    return bool)."""
+    if out_dtype.kind == "b":
+        return False
+    return not (out_dtype == np.float64 and all(
+        not isinstance(d, np.dtype) or d == np.float64 for d in in_dtypes))
 
 
 def index(shape, loop_shape):
@@ -124,7 +135,9 @@ class KernelSource:
             else:
                 expr = f"{self._helper(m.lowering)}({', '.join(args)})"
             t = f"t{ins.out}"
-            self.body.append(f"{t} = {cast_name(m.out_dtype)}({expr})")
+            if needs_cast(m.in_dtypes, m.out_dtype):
+                expr = f"{cast_name(m.out_dtype)}({expr})"
+            self.body.append(f"{t} = {expr}")
             self.temps[ins.out] = (t, m.out_dtype)
             if ins.out in materialize:
                 k = len(self.outputs)
