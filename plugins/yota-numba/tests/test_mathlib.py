@@ -4,7 +4,7 @@ import numba
 import numpy as np
 import pytest
 
-from helpers import ulp_distance
+from numba_testing import ulp_distance
 from yota_numba import mathlib, table
 
 EDGES = np.array([0.0, -0.0, 5e-324, -5e-324, 1e-310, -1e-310, 2.2250738585072014e-308,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import yota
-from helpers import compiled
+from numba_testing import compiled
 
 UNARY = [np.sin, np.cos, np.tanh, np.exp, lambda a: np.log(np.abs(a) + 1.0),
          lambda a: a * a, np.negative, lambda a: np.sqrt(np.abs(a) + 0.5),

@@ -5,7 +5,7 @@ traced inputs and again on new ones (replay)."""
 import numpy as np
 import pytest
 
-from helpers import VALUE, compiled
+from numba_testing import VALUE, compiled
 
 SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 5e-324, -2.5, 1e308])
 
