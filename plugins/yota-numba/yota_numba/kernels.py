@@ -73,6 +73,7 @@ class KernelSource:
         self.inputs, self.outputs, self.reduced = [], [], []
         self.helpers = {}
         self.body, self.loaded, self.temps = [], {}, {}
+        self.loads = []      # every input is read first: an output may reuse an input's buffer
         self.prologue, self.epilogue = [], []
         self._build(materialize)
 
@@ -89,7 +90,7 @@ class KernelSource:
             return name
         name = self.loaded[key] = f"x{k}"
         shape = self.avals[a.n].shape if type(a) is Var else a.shape
-        self.body.append(f"{name} = in{k}[{index(shape, self.cluster.shape)}]")
+        self.loads.append(f"{name} = in{k}[{index(shape, self.cluster.shape)}]")
         return name
 
     def _dtype_of(self, a):
@@ -172,7 +173,7 @@ class KernelSource:
         for d, n in enumerate(self.cluster.shape):
             lines.append(f"{indent}for i{d} in range({n}):")
             indent += "    "
-        lines += [indent + s for s in self.body]
+        lines += [indent + s for s in self.loads + self.body]
         lines += ["    " + s for s in self.epilogue]
         return "\n".join(lines) + "\n"
 
