@@ -16,6 +16,7 @@ import numpy as np
 from yota.compile.ir import Var, iter_vars
 
 from . import table
+from .cost import keep_on_numpy
 
 
 class Member:
@@ -82,6 +83,8 @@ def elementwise(ins, avals):
     if entry is None or ins.kwargs:
         return None
     out = avals[ins.out]
+    if keep_on_numpy(ins, out):
+        return None
     if not isinstance(out.dtype, np.dtype) or out.dtype.kind not in _LOOP_KINDS:
         return None
     if not (out.is_array or isinstance(out.type, type) and issubclass(out.type, np.generic)):

@@ -57,25 +57,40 @@ def _expm1_reduced(r):
     return r + r * r * p
 
 
+_SHIFT = 6755399441055744.0   # 1.5 * 2^52: adding it rounds to an integer held in the low bits
+
+
 @_jit
 def _reduce(x):
-    """(k, r) with x = k ln2 + r, |r| <= ln2 / 2; x clamped to [-746, 710] (nan -> -746)."""
+    """(kbits, kf, r): x = kf ln2 + r, |r| <= ln2 / 2, kf an integer-valued float whose value
+    also sits in the low bits of ``kbits`` (as 2^51 + k). x is clamped to [-746, 710] (nan ->
+    -746). No float-to-int conversion and no floor: both keep LLVM from vectorizing."""
     xc = x if x > -746.0 else -746.0
     xc = xc if xc < 710.0 else 710.0
-    kf = np.floor(xc * _LOG2E + 0.5)
+    kd = xc * _LOG2E + _SHIFT
+    kbits = _bits_of_f64(kd)
+    kf = kd - _SHIFT
     r = (xc - kf * _LN2_HI) - kf * _LN2_LO
-    return kf, r
+    return kbits, kf, r
+
+
+@_jit
+def _scale_bits(kbits):
+    """The float 2^k for ``kbits`` holding 2^51 + k (only the low 12 bits of the sum count)."""
+    return _f64_from_bits((kbits + 1023) << 52)
 
 
 @_jit
 def exp64(x):
-    kf, r = _reduce(x)
-    k = np.int64(kf)
-    k1 = k >> 1                      # 2^k as two normal factors: results down to denormals
-    k2 = k - k1
-    s1 = _f64_from_bits((k1 + 1023) << 52)
-    s2 = _f64_from_bits((k2 + 1023) << 52)
-    y = ((1.0 + _expm1_reduced(r)) * s1) * s2
+    kbits, kf, r = _reduce(x)
+    # 2^k must stay a normal float: near the ends scale by 2^(k+600) then 2^-600 (one rounding
+    # into the denormals), or 2^(k-1) then 2. Selects, not shifts: AVX2 has no 64-bit
+    # arithmetic shift, and one blocks vectorization.
+    tiny = kf < -1000.0
+    big = kf > 1000.0
+    kbits = kbits + (600 if tiny else (-1 if big else 0))
+    factor = 2.409919865102884e-181 if tiny else (2.0 if big else 1.0)
+    y = ((1.0 + _expm1_reduced(r)) * _scale_bits(kbits)) * factor
     y = y if x < 709.782712893384 else math.inf
     y = y if x > -745.1332191019412 else 0.0
     return y if x == x else x
@@ -84,10 +99,8 @@ def exp64(x):
 @_jit
 def expm1_64(x):
     """e^x - 1, accurate for x >= 0 and for |x| <= ln2 / 2 (what tanh needs)."""
-    kf, r = _reduce(x)
-    k = np.int64(kf)
-    k = k if k < 1023 else 1023
-    s = _f64_from_bits((k + 1023) << 52)
+    kbits, kf, r = _reduce(x)
+    s = _scale_bits(kbits)
     y = s * _expm1_reduced(r) + (s - 1.0)
     y = y if x < 709.782712893384 else math.inf
     return y if x == x else x

@@ -49,12 +49,12 @@ _jit = numba.njit(inline="always", error_model="numpy")
 
 @_jit
 def _maximum(a, b):
-    return a if (a > b or a != a) else b       # NumPy: NaN wins; equal (+-0) gives b
+    return a if ((a > b) | (a != a)) else b    # NumPy: NaN wins; equal (+-0) gives b
 
 
 @_jit
 def _minimum(a, b):
-    return a if (a < b or a != a) else b
+    return a if ((a < b) | (a != a)) else b    # | not or: no branch, the loop vectorizes
 
 
 @_jit
