@@ -152,3 +152,17 @@ def test_backend_object():
     assert yota_register_backends() == [BACKEND]
     c = compiled("w3", _w3, (np.random.default_rng(6).random(10),))
     assert c.source.startswith("def fused(")
+
+
+def _tanh_chain(x):
+    return np.sum(np.tanh(x * 2.0 + 1.0) * 3.0)
+
+
+def test_cost_model_keeps_big_tanh_on_numpy():
+    rng = np.random.default_rng(9)
+    big = compiled("tanh big", _tanh_chain, (rng.standard_normal(4096),))
+    small = compiled("tanh small", _tanh_chain, (rng.standard_normal(16),))
+    assert "tanh(" in big.source.split("# numba kernel")[0]       # NumPy's SIMD tanh
+    assert "tanh" not in small.source.split("# numba kernel")[0]   # fused
+    big.check()
+    small.check()
