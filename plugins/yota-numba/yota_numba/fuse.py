@@ -184,7 +184,16 @@ def plan(program, worth=None):
         else:
             for m in c.members:
                 owner.pop(m.ins.out, None)
-                steps.append(("numpy", m.ins))
+                numpy_step(m.ins)
+
+    def numpy_step(ins):
+        if ins.inplace is not None:      # a loop still to run may read the buffer it overwrites
+            hit = storage.get(ins.args[ins.inplace].n, frozenset())
+            for c in list(open_.values()):
+                if any(storage.get(n, frozenset()) & hit for m in c.members
+                       for n in reads(m.ins) if n not in c.owned):
+                    close(c)
+        steps.append(("numpy", ins))
 
     def reads(ins):
         out = []
@@ -217,13 +226,7 @@ def plan(program, worth=None):
             c = owner.get(n)
             if c is not None and not c.closed:
                 close(c)
-        if ins.inplace is not None:
-            hit = storage.get(ins.args[ins.inplace].n, frozenset())
-            for c in list(open_.values()):
-                if any(storage.get(n, frozenset()) & hit for m in c.members
-                       for n in reads(m.ins) if n not in c.owned):
-                    close(c)
-        steps.append(("numpy", ins))
+        numpy_step(ins)
     for c in list(open_.values()):
         close(c)
     return Plan(steps)
