@@ -1,6 +1,6 @@
 """yota's benchmark: W1-W4 of the static-graphs issue, against hand-written NumPy.
 
-    python benchmarks/bench.py [--repeats 31] [--only W1,W3] [--no-others]
+    python benchmarks/bench.py [--repeats 31] [--only W1,W3] [--no-others] [--numba]
 
 Every workload times, in one process and interleaved (one batch of calls per library in turn,
 repeated), the median microseconds of one forward+backward call, and prints a markdown table
@@ -9,7 +9,9 @@ yota dynamic mode, and autograd, PyTorch (CPU) and JAX (jit, CPU) when they are 
 (``pip install -e .[bench]``; never a test dependency). Every library runs on one thread: the
 environment variables below are set before NumPy is imported, and threadpoolctl pins BLAS too
 when it is installed. W4 also reports the peak memory of one call (tracemalloc, which sees
-NumPy's allocations) relative to the reference.
+NumPy's allocations) relative to the reference. ``--numba`` adds a "yota numba" column (the
+yota-numba pack's backend, driven directly until backend selection lands) and prints each
+workload's first-call (trace + compile) time for yota static and yota numba.
 """
 from __future__ import annotations
 
@@ -366,7 +368,38 @@ def peak_memory(fn):
     return peak
 
 
-def run(repeats, only, others):
+def numba_grad(f, args, argnums):
+    """``yota.grad(f, *args)`` compiled by the yota-numba backend: trace and optimize as static
+    mode does, lower with the pack's BACKEND, then call the result (guards checked, as the
+    static cache would). Until ``grad(..., backend="numba")`` exists."""
+    from yota.compile import passes
+    from yota.compile.key import signature
+    from yota.compile.trace import trace_program
+    from yota.transforms.gradients import GRAD
+    from yota_numba import BACKEND
+
+    key, inputs = signature(f, args, {}, argnums, GRAD.tag)
+    program, template = trace_program(f, args, {}, argnums, inputs, GRAD.build)
+    fn, _ = BACKEND.lower(passes.optimize(program), template, "yota_numba")
+    cache = {key: fn}
+
+    def call():
+        k, ins = signature(f, args, {}, argnums, GRAD.tag)   # the key, as a cached call pays
+        r = cache[k](*ins)
+        assert r.__class__ is not int, "a guard failed"
+        return r
+
+    return call
+
+
+def first_call_seconds(make):
+    t0 = time.perf_counter()
+    fn = make()
+    fn()
+    return fn, time.perf_counter() - t0
+
+
+def run(repeats, only, others, numba=False):
     rng = np.random.default_rng(0)
     libs = {name: _import(name) for name in ("autograd", "torch", "jax")} if others else {}
     libs = {k: v for k, v in libs.items() if v is not None}
@@ -380,6 +413,13 @@ def run(repeats, only, others):
             "yota dynamic": lambda f=f, args=args, n=w.get("argnums"): yota.grad(
                 f, *args, argnums=n, dynamic=True),
         }
+        first = {}
+        if numba:
+            yota.compile.clear_cache()
+            candidates["yota static"], first["yota static"] = first_call_seconds(
+                lambda c=candidates["yota static"]: c)
+            candidates["yota numba"], first["yota numba"] = first_call_seconds(
+                lambda f=f, args=args, n=w.get("argnums"): numba_grad(f, args, n))
         for name, lib in libs.items():
             try:
                 candidates[name] = w[name](lib)
@@ -400,11 +440,12 @@ def run(repeats, only, others):
             for name, fn in candidates.items():
                 times[name].append(timed(fn, number))
         med = {name: statistics.median(ts) for name, ts in times.items()}
-        row = dict(name=w["name"], med=med)
+        row = dict(name=w["name"], med=med, first=first)
         if w.get("memory"):
             ref = peak_memory(candidates["numpy"])
             row["memory"] = {n: peak_memory(candidates[n]) / ref
-                             for n in ("yota static", "yota dynamic")}
+                             for n in ("yota static", "yota dynamic", "yota numba")
+                             if n in candidates}
             row["memory_ref"] = ref
         rows.append(row)
         print(f"# {w['name']} done", file=sys.stderr)
@@ -416,14 +457,17 @@ def _check(w, candidates):
     worthless)."""
     ref = w["numpy"]()
     ref_loss = float(ref[0])
-    for name in ("yota static", "yota dynamic"):
+    for name in ("yota static", "yota dynamic", "yota numba"):
+        if name not in candidates:
+            continue
         val, _ = candidates[name]()
         if not np.isclose(float(val), ref_loss, rtol=1e-4):
             raise SystemExit(f"{w['name']}: {name} loss {float(val)} != reference {ref_loss}")
 
 
 def table(rows, libs):
-    cols = ["yota static", "yota dynamic"] + libs
+    cols = ["yota static", "yota dynamic"] + (["yota numba"] if any(
+        "yota numba" in r["med"] for r in rows) else []) + libs
     head = "| workload | NumPy by hand (us) | " + " | ".join(cols) + " |"
     lines = [head, "|" + "---|" * (len(cols) + 2)]
     for r in rows:
@@ -433,6 +477,13 @@ def table(rows, libs):
             t = r["med"].get(c)
             cells.append("n/a" if t is None else f"{t:,.1f} us ({t / ref:.2f}x)")
         lines.append(f"| {r['name']} | {ref:,.1f} | " + " | ".join(cells) + " |")
+    firsts = [r for r in rows if r.get("first")]
+    if firsts:
+        lines += ["", "| workload | first call: " + " | ".join(firsts[0]["first"]) + " |",
+                  "|---|" + "---|" * len(firsts[0]["first"])]
+        for r in firsts:
+            lines.append(f"| {r['name']} | " + " | ".join(
+                f"{t:.2f} s" for t in r["first"].values()) + " |")
     mem = [r for r in rows if "memory" in r]
     for r in mem:
         lines.append("")
@@ -442,18 +493,31 @@ def table(rows, libs):
     return "\n".join(lines)
 
 
+def blas_kernels():
+    """Which BLAS (and which of its CPU kernels) ran, as threadpoolctl reports it."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return ""
+    found = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
+             for i in threadpool_info() if i.get("user_api") == "blas"]
+    return f"; BLAS: {', '.join(found)}" if found else ""
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=31)
     p.add_argument("--only", default="W1,W2,W3,W4")
     p.add_argument("--no-others", action="store_true", help="only NumPy and yota")
+    p.add_argument("--numba", action="store_true",
+                   help="add the yota-numba backend's column and first-call times")
     a = p.parse_args(argv)
     only = set(a.only.split(","))
     if "W2" in only:
         only |= {"W2-32", "W2-1024"}
-    rows, libs = run(a.repeats, only, not a.no_others)
+    rows, libs = run(a.repeats, only, not a.no_others, a.numba)
     print(f"numpy {np.__version__}, python {sys.version.split()[0]}, one thread, median of "
-          f"{a.repeats} interleaved batches\n")
+          f"{a.repeats} interleaved batches{blas_kernels()}\n")
     print(table(rows, libs))
 
 

@@ -46,6 +46,9 @@ pytest.importorskip("yota_linalg")
 pytest.importorskip("yota_fft")
 
 EXAMPLES = int(os.environ.get("YOTA_FUZZ_EXAMPLES", "400"))
+# YOTA_FUZZ_NUMBA=1 also runs every program through the yota-numba backend (numba compiles take
+# about a second per program: not in normal runs)
+NUMBA = os.environ.get("YOTA_FUZZ_NUMBA") == "1"
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
@@ -958,6 +961,12 @@ def check_program(prog, seed, data_seed2=None):
         assert r.__class__ is tuple, f"{label}: a guard failed on the traced inputs"
         _same_result(r, dyn, nums, f"{label} vs dynamic", tight)
         variants[label] = variant
+    if NUMBA:
+        variant = _numba_variant(f, tuple(xs), prog.argnums, inputs)
+        r = variant.fn(*inputs)
+        assert r.__class__ is tuple, "numba: a guard failed on the traced inputs"
+        _same_result(r, dyn, nums, "numba vs dynamic", tight)
+        variants["numba"] = variant
     first = _snapshot(static)
 
     # second call: new inputs and a re-created program with new constants, same signature
@@ -1000,6 +1009,22 @@ def check_program(prog, seed, data_seed2=None):
     _same_result((static[0], static[1]), (v, g), nums, "first result after a second call",
                  rtol=0)
     return dyn
+
+
+def _numba_variant(f, args, argnums, inputs):
+    """The program static mode compiles, lowered by the yota-numba backend."""
+    from types import SimpleNamespace
+
+    from yota.compile import passes
+    from yota.compile.trace import trace_program
+    from yota_numba import BACKEND
+
+    try:
+        program, template = trace_program(f, args, {}, argnums, inputs, build_grad)
+    except Exception:
+        program, template = trace_program(f, args, {}, argnums, inputs, build_grad, lift=False)
+    fn, _ = BACKEND.lower(passes.optimize(program), template, "fuzzed")
+    return SimpleNamespace(fn=fn)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,168 @@
+"""Whole programs through the numba backend: random elementwise chains with their gradients
+(float64 and float32), transforms, programs split by primitives without a numba lowering,
+guards, and the benchmark's workloads in small. Compared with the "numpy" code generator's
+function and the interpreter, on the traced inputs and on new ones."""
+import numpy as np
+import pytest
+
+import yota
+from numba_testing import compiled
+
+UNARY = [np.sin, np.cos, np.tanh, np.exp, lambda a: np.log(np.abs(a) + 1.0),
+         lambda a: a * a, np.negative, lambda a: np.sqrt(np.abs(a) + 0.5),
+         lambda a: np.maximum(a, 0.1), lambda a: np.where(a > 0, a, 0.5 * a),
+         lambda a: 1.0 / (1.0 + np.exp(-a)), lambda a: a ** 3]
+BINARY = [np.add, np.subtract, np.multiply, lambda a, b: a / (np.abs(b) + 1.0),
+          np.maximum, np.minimum, lambda a, b: a * 0.5 + b * 2]
+SHAPES = [(4, 3), (3,), (4, 1), ()]
+
+
+def random_chain(seed):
+    """A loss over a random chain of elementwise steps on broadcasting inputs."""
+    rng = np.random.default_rng(seed)
+    n_inputs = rng.integers(1, 4)
+    shapes = [SHAPES[0]] + [SHAPES[rng.integers(len(SHAPES))] for _ in range(n_inputs - 1)]
+    steps = []
+    for _ in range(rng.integers(3, 9)):
+        if rng.random() < 0.5:
+            steps.append(("u", int(rng.integers(len(UNARY))), int(rng.integers(8))))
+        else:
+            steps.append(("b", int(rng.integers(len(BINARY))), int(rng.integers(8)),
+                          int(rng.integers(8))))
+    weights = rng.standard_normal(len(steps))
+
+    def loss(*xs):
+        vals = list(xs)
+        for s in steps:
+            if s[0] == "u":
+                vals.append(UNARY[s[1]](vals[s[2] % len(vals)]))
+            else:
+                vals.append(BINARY[s[1]](vals[s[2] % len(vals)], vals[s[3] % len(vals)]))
+        total = 0.0
+        for w, v in zip(weights, vals[len(xs):]):
+            total = total + float(w) * np.sum(v)
+        return total
+
+    def draw(r, dtype):
+        return [r.standard_normal(s).astype(dtype) if s else dtype(r.standard_normal())
+                for s in shapes]
+
+    return loss, draw
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_random_chains(seed, dtype):
+    loss, draw = random_chain(seed)
+    c = compiled(("chain", seed, dtype), loss, draw(np.random.default_rng(seed), dtype))
+    rtol = 2e-3 if dtype is np.float32 else 1e-9
+    c.check(rtol=rtol, atol=1e-5 if dtype is np.float32 else 1e-12)
+    c.check(draw(np.random.default_rng(seed + 100), dtype), rtol=rtol,
+            atol=1e-5 if dtype is np.float32 else 1e-12)
+
+
+def _mlp(W1, b1, W2, X):
+    h = np.tanh(X @ W1 + b1)
+    return np.mean((h @ W2) ** 2)
+
+
+def test_value_and_grad_and_jacobian():
+    rng = np.random.default_rng(3)
+    args = (rng.standard_normal((5, 7)), rng.standard_normal(7), rng.standard_normal((7, 2)),
+            rng.standard_normal((4, 5)))
+    vg = yota.value_and_grad(_mlp, argnums=(0, 1, 2))
+    c = compiled("vg", _mlp, args, spec=vg.transform, argnums=vg.argnums)
+    c.check()
+    c.check([rng.standard_normal(np.shape(a)) for a in args])
+
+    def f(x):
+        return np.exp(np.sin(x) * 2.0) + x * x
+
+    jac = yota.jacobian(f)
+    c = compiled("jac", f, (rng.standard_normal(6),), spec=jac.transform, argnums=jac.argnums)
+    c.check()
+    c.check([rng.standard_normal(6)])
+
+
+def _split(x):
+    y = np.cumsum(np.sin(x) * 2.0 + 1.0)         # cumsum has no numba lowering: NumPy step
+    return np.sum(np.tanh(y) * y + x)
+
+
+def test_split_by_unlowered_primitive():
+    x = np.random.default_rng(4).standard_normal(9)
+    c = compiled("split", _split, (x,))
+    assert "cumsum" in c.source.split("# numba kernel")[0]
+    assert c.source.count("# numba kernel") >= 2
+    c.check()
+    c.check([np.random.default_rng(5).standard_normal(9)])
+
+
+def _branchy(x):
+    y = np.sin(x) * 3.0 + 1.0
+    if np.sum(y) > 0:                             # a guard on a fused value
+        return np.sum(y * y)
+    return np.sum(-y)
+
+
+def test_guards_return_the_failing_index():
+    x = np.full(6, 0.5)
+    c = compiled("branchy", _branchy, (x,))
+    c.check()
+    flipped = c.inputs_for([np.full(6, -1.5)])
+    assert isinstance(c.numba(*flipped), int)
+    assert c.numba(*flipped) == c.numpy(*flipped)
+
+
+def _w3(x):
+    for _ in range(20):
+        x = np.sin(x) * 1.01 + 0.1 * x
+    return np.sum(x)
+
+
+def test_elementwise_chain_is_one_loop():
+    x = np.random.default_rng(6).random(10)
+    c = compiled("w3", _w3, (x,))
+    assert c.source.count("# numba kernel") == 1
+    host = c.source.split("# numba kernel")[0]
+    assert "sin" not in host
+    c.check()
+    c.check([np.random.default_rng(7).random(10)])
+
+
+def _tanh_mlp(W, b, X):
+    return np.sum(np.tanh(X @ W + b) * 0.5)
+
+
+def test_float32_mlp_stays_float32():
+    rng = np.random.default_rng(8)
+    args = (rng.standard_normal((6, 4)).astype(np.float32),
+            rng.standard_normal(4).astype(np.float32),
+            rng.standard_normal((3, 6)).astype(np.float32))
+    c = compiled("mlp32", _tanh_mlp, args)
+    val, g = c.check(rtol=1e-4, atol=1e-6)
+    assert all(a.dtype == np.float32 for a in g)
+
+
+def test_backend_object():
+    from yota_numba import BACKEND, yota_register_backends
+    assert BACKEND.name == "numba"
+    assert BACKEND.available() == (True, "")
+    assert yota_register_backends() == [BACKEND]
+    c = compiled("w3", _w3, (np.random.default_rng(6).random(10),))
+    assert c.source.startswith("def fused(")
+
+
+def _tanh_chain(x):
+    return np.sum(np.tanh(x * 2.0 + 1.0) * 3.0)
+
+
+def test_cost_model_keeps_big_tanh_on_numpy():
+    rng = np.random.default_rng(9)
+    big = compiled("tanh big", _tanh_chain, (rng.standard_normal(4096),))
+    small = compiled("tanh small", _tanh_chain, (rng.standard_normal(16),))
+    assert "tanh(" in big.source.split("# numba kernel")[0]       # NumPy's SIMD tanh
+    assert "tanh" not in small.source.split("# numba kernel")[0]   # fused
+    big.check()
+    small.check()
