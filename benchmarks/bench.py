@@ -369,25 +369,10 @@ def peak_memory(fn):
 
 
 def numba_grad(f, args, argnums):
-    """``yota.grad(f, *args)`` compiled by the yota-numba backend: trace and optimize as static
-    mode does, lower with the pack's BACKEND, then call the result (guards checked, as the
-    static cache would). Until ``grad(..., backend="numba")`` exists."""
-    from yota.compile import passes
-    from yota.compile.key import signature
-    from yota.compile.trace import trace_program
-    from yota.transforms.gradients import GRAD
-    from yota_numba import BACKEND
-
-    key, inputs = signature(f, args, {}, argnums, GRAD.tag)
-    program, template = trace_program(f, args, {}, argnums, inputs, GRAD.build)
-    fn, _ = BACKEND.lower(passes.optimize(program), template, "yota_numba")
-    cache = {key: fn}
-
+    """``yota.grad(f, *args)`` in static mode with the yota-numba backend (compiled on the
+    first call; what the benchmark times is every later call)."""
     def call():
-        k, ins = signature(f, args, {}, argnums, GRAD.tag)   # the key, as a cached call pays
-        r = cache[k](*ins)
-        assert r.__class__ is not int, "a guard failed"
-        return r
+        return yota.grad(f, *args, argnums=argnums, backend="numba")
 
     return call
 
