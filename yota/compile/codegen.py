@@ -207,9 +207,10 @@ def generate(program, result, fname="compiled"):
     for n, name in zip(program.params, pnames):
         em.names[n] = name
     for n, name in zip(program.params, pnames):
-        if result.float_params.get(n):
-            em.ns.setdefault("float64", np.float64)
-            em.lines.append(f"{name} = float64({name})")
+        to_numpy = result.float_params.get(n)   # a Python float (or complex) parameter
+        if to_numpy:
+            em.ns.setdefault(to_numpy.__name__, to_numpy)
+            em.lines.append(f"{name} = {to_numpy.__name__}({name})")
     by_var = {}
     for i, g in enumerate(program.guards):
         by_var.setdefault(g.var, []).append(i)

@@ -78,7 +78,8 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
     with tracing() as tape:
         def make(x, diff, where):
             kind = getattr(x, "dtype", None)
-            is_float = type(x) is float or (kind is not None and kind.kind == "f")
+            is_float = type(x) is float or type(x) is complex or (
+                kind is not None and kind.kind in "fc")
             t = tape.input(x)
             params.append(Param(t, diff and is_float, where, x))
             if not (diff and is_float):   # data read at call time: float(X[0]) drops nothing
@@ -106,7 +107,8 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True):
     outputs = template.outputs
     program = from_tape(tape, [p.tracked for p in params], outputs,
                         param_names=[_param_name(f, p.where) for p in params])
-    template.float_params = {p.var: True for p in params if type(p.value) is float}
+    template.float_params = {p.var: np.complex128 if type(p.value) is complex else np.float64
+                             for p in params if type(p.value) in (float, complex)}
     program.guards += [GuardCheck(t._var, "equal", t._value.copy()) for t in baked]
     program.guards += [GuardCheck(i.out, "shape", program.avals[i.out].shape)
                        for i in program.instrs if not _shape_fixed(i, program.avals)]
@@ -210,6 +212,8 @@ def _emit(node, em, program, seen):
         like = node.like
         if like == "float":
             return "0.0"
+        if like == "complex":
+            return "0j"
         if like[0] == "scalar":
             return em.const(like[1](0))
         em.ns.setdefault("zeros", np.zeros)
@@ -238,6 +242,8 @@ def _emit_out(ref, like, em, program, seen):
         return f"{name}[()]" if aval.is_array and aval.shape == () else name
     if like == "float":
         return f"float({name})"
+    if like == "complex":
+        return f"complex({name})"
     if like[0] == "scalar":
         return f"{em.const(like[1])}({name})"
     _, shape, dtype = like
