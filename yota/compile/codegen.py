@@ -209,8 +209,9 @@ def generate(program, result, fname="compiled"):
     for n, name in zip(program.params, pnames):
         to_numpy = result.float_params.get(n)   # a Python float (or complex) parameter
         if to_numpy:
-            em.ns.setdefault(to_numpy.__name__, to_numpy)
-            em.lines.append(f"{name} = {to_numpy.__name__}({name})")
+            spelled = "float64" if to_numpy is np.float64 else "scalar_complex128"
+            em.ns.setdefault(spelled, to_numpy)
+            em.lines.append(f"{name} = {spelled}({name})")
     by_var = {}
     for i, g in enumerate(program.guards):
         by_var.setdefault(g.var, []).append(i)
