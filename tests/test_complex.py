@@ -322,3 +322,10 @@ def test_sgd_steps_along_the_conjugate_for_python_and_attrs_parameters():
     m = optim.sgd(m, {("w",): np.array([2 + 2j]), ("b",): 2j}, lr=0.5)
     np.testing.assert_allclose(m.w, [-1 + 2j])
     assert m.b == 2j
+
+
+@pytest.mark.parametrize("z", [np.complex128(0.7 - 0.4j), 0.7 - 0.4j], ids=["numpy", "python"])
+def test_second_order_checks_of_a_complex_scalar(z):
+    """The projected gradient of a Python complex is complex too (it was cast to float)."""
+    check_grads(lambda z: np.abs(np.abs(z)) ** 2, z, order=2)
+    check_grads(lambda z: np.real(z ** 3 * np.conj(z)), z, order=3)

@@ -277,7 +277,7 @@ def _projected(f, args, nums, mode, rng):
 def vdot(a, u):
     """``sum(a * u)`` with core primitives only (no reductions pack needed); ``u`` is constant
     and takes ``a``'s dtype. Its real part when complex: a real number to differentiate."""
-    dtype = getattr(a, "dtype", np.dtype(np.float64))
+    dtype = getattr(a, "dtype", None) or np.dtype(complex if isinstance(a, complex) else float)
     total = sum_to(a * np.asarray(u, dtype=dtype), ())
     return real(total) if dtype.kind == "c" else total
 
