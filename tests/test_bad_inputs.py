@@ -144,12 +144,10 @@ def test_an_argument_named_in_argnums_must_be_differentiable(arg, match, mode):
 
 
 @pytest.mark.parametrize("arg, match", [
-    (np.array([1.0, None]), r"object array as argument 0.*real floating-point"),
+    (np.array([1.0, None]), r"an object array as argument 0.*floating-point and complex"),
     ({"w": np.array([1.0, None])}, r"object array as argument 0 at path \('w',\)"),
-    (np.ones(2, dtype=complex), r"complex array as argument 0.*\.real"),
-    ([np.ones(2), 1j], r"complex array as argument 0 at path \(1,\)"),
-], ids=["object array", "object array in dict", "complex array", "complex in list"])
-def test_object_and_complex_arguments_are_refused_with_their_path(arg, match, mode):
+], ids=["object array", "object array in dict"])
+def test_object_arguments_are_refused_with_their_path(arg, match, mode):
     assert_refused(InputError, match, lambda a, x: np.sum(x * x), arg, np.ones(3), mode=mode)
 
 

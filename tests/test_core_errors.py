@@ -24,9 +24,7 @@ def test_loss_must_be_a_real_scalar_float(f, match):
         yota.grad(f, np.ones(3))
 
 
-def test_complex_and_object_inputs_are_refused_with_the_argument_named():
-    with pytest.raises(InputError, match=r"complex array as argument 1.*float32/float64"):
-        yota.grad(lambda a, b: a[0], np.ones(2), np.ones(2, dtype=complex))
+def test_object_inputs_are_refused_with_the_argument_named():
     with pytest.raises(InputError, match=r"object array as argument 0 at path \('w',\)"):
         yota.grad(lambda p: 1.0, {"w": np.array([1.0, None])})
 

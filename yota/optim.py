@@ -19,6 +19,12 @@ are new arrays of the same dtype; the model passed in, and every array in it, is
 Leaves that received no gradient (not float, frozen, or not reaching the loss) are carried over as
 the very same objects.
 
+Complex parameters: ``grad`` returns dL/dx - i dL/dy for z = x + iy (JAX's and autograd's
+convention), whose conjugate is the steepest-ascent direction. Optimizers conjugate it first and
+then run their usual update, so ``z = z - lr * conj(g)`` for SGD; Adam and RMSProp keep their
+second moments real, from ``|g|**2`` (as PyTorch does); ``clip_value`` clips the real and the
+imaginary parts, ``clip_norm`` uses ``|g|``.
+
 Per-parameter state (momentum, moments, step counts) is created lazily, keyed by field path, in
 ``opt.state``; those arrays are the optimizer's own and are updated in place. ``opt.state_dict()``
 is a plain dict of copies that ``np.savez`` round-trips; ``opt.load_state_dict(np.load(file))``
@@ -231,13 +237,27 @@ def _zeros_like(p):
     return np.zeros(np.shape(p), np.result_type(p))
 
 
+def _real_zeros_like(p):
+    """Zeros for a second moment: real also for a complex parameter."""
+    return np.zeros(np.shape(p), np.zeros((), np.result_type(p)).real.dtype)
+
+
+def _abs2(g):
+    """``g * g``, or ``|g|**2`` (real) for complex ``g``."""
+    return (g.real * g.real + g.imag * g.imag) if np.iscomplexobj(g) else g * g
+
+
+def _numpy_scalar(p):
+    return np.complex128(p) if isinstance(p, complex) else np.float64(p)
+
+
 def _cast_like(new, old):
     """``new`` with the type and dtype of the parameter it replaces."""
     if isinstance(old, np.ndarray):
         return np.asarray(new, dtype=old.dtype)
     if isinstance(old, np.generic):
         return old.dtype.type(new)
-    return float(new)
+    return complex(new) if isinstance(old, complex) else float(new)
 
 
 # --- the optimizers ----------------------------------------------------------------------------
@@ -292,11 +312,11 @@ class Optimizer:
         value, gdict = _gradient_dict(who, model, grads, argnum)
         self.last_value = value
         params = self._select(who, model, gdict)
-        grads_list = self._clip([g for _, _, g in params])
+        grads_list = self._clip([np.conj(g) if np.iscomplexobj(g) else g for _, _, g in params])
         lr = self.current_lr()
         updates = {}
         for (path, p, _), g in zip(params, grads_list):
-            new = self._update(path, p if isinstance(p, np.ndarray) else np.float64(p), g, lr)
+            new = self._update(path, p if isinstance(p, np.ndarray) else _numpy_scalar(p), g, lr)
             updates[path] = _cast_like(new, p)
         self.step_count += 1
         if not tree.is_node(model):
@@ -339,8 +359,8 @@ class Optimizer:
 
     def _check_freeze(self, who, model):
         paths = [path for path, leaf in tree.leaves(model)
-                 if isinstance(leaf, (float, np.floating)) or
-                 (isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f")]
+                 if isinstance(leaf, (float, complex, np.floating, np.complexfloating)) or
+                 (isinstance(leaf, np.ndarray) and leaf.dtype.kind in "fc")]
         for pat, test in zip(self.freeze, self._frozen_tests):
             if not callable(pat) and not any(test(path) for path in paths):
                 shown = ", ".join(_dotted(p) or "()" for p in paths[:8])
@@ -351,9 +371,12 @@ class Optimizer:
     def _clip(self, grads):
         if self.clip_value is not None:
             c = self.clip_value
-            grads = [np.clip(g, -c, c) for g in grads]
+            grads = [np.clip(g.real, -c, c) + 1j * np.clip(g.imag, -c, c)
+                     if np.iscomplexobj(g) else np.clip(g, -c, c) for g in grads]
         if self.clip_norm is not None:
-            norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64)))
+            norm = math.sqrt(sum(float(np.sum(_abs2(np.asarray(g, np.complex128)
+                                                    if np.iscomplexobj(g) else g),
+                                              dtype=np.float64))
                                  for g in grads))
             self.last_grad_norm = norm
             if norm > self.clip_norm:
@@ -465,7 +488,7 @@ class Adam(Optimizer):
     """Adam (Kingma and Ba), with bias correction; weight decay is L2 (see AdamW)::
 
         g = grad + weight_decay * p;  t += 1      (t counted per parameter)
-        m = b1 * m + (1 - b1) * g;  v = b2 * v + (1 - b2) * g**2
+        m = b1 * m + (1 - b1) * g;  v = b2 * v + (1 - b2) * |g|**2
         p = p - lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)
     """
 
@@ -485,7 +508,7 @@ class Adam(Optimizer):
         return self._l2(g, p)
 
     def _init_state(self, p):
-        return {"m": _zeros_like(p), "v": _zeros_like(p), "t": np.zeros((), np.int64)}
+        return {"m": _zeros_like(p), "v": _real_zeros_like(p), "t": np.zeros((), np.int64)}
 
     def _update(self, path, p, g, lr):
         g = self._gradient(g, p)
@@ -497,7 +520,7 @@ class Adam(Optimizer):
         m *= b1
         m += (1 - b1) * g
         v *= b2
-        v += (1 - b2) * (g * g)
+        v += (1 - b2) * _abs2(g)
         # lr * m_hat / (sqrt(v_hat) + eps), with the bias corrections folded into scalars
         denom = np.sqrt(v) * (1 / math.sqrt(1 - b2 ** n)) + self.eps
         return self._decay(p, lr) - (lr / (1 - b1 ** n)) * (m / denom)
@@ -524,7 +547,7 @@ class RMSProp(Optimizer):
     """RMSProp (PyTorch's convention)::
 
         g = grad + weight_decay * p
-        s = alpha * s + (1 - alpha) * g**2        (s starts at 0)
+        s = alpha * s + (1 - alpha) * |g|**2      (s starts at 0)
         u = g / (sqrt(s) + eps)
         b = momentum * b + u;  p = p - lr * b     if momentum, else p = p - lr * u
     """
@@ -541,7 +564,7 @@ class RMSProp(Optimizer):
         self.momentum = _positive("RMSProp", "momentum", momentum)
 
     def _init_state(self, p):
-        s = {"square_avg": _zeros_like(p)}
+        s = {"square_avg": _real_zeros_like(p)}
         if self.momentum:
             s["momentum"] = _zeros_like(p)
         return s
@@ -551,7 +574,7 @@ class RMSProp(Optimizer):
         s = self._state_for(path, p)
         sq = s["square_avg"]
         sq *= self.alpha
-        sq += (1 - self.alpha) * (g * g)
+        sq += (1 - self.alpha) * _abs2(g)
         u = g / (np.sqrt(sq) + self.eps)
         if self.momentum:
             b = s["momentum"]

@@ -20,7 +20,7 @@ import numpy as np
 from . import tree
 from .kernel.primitive import Primitive
 from .kernel.tracked import Tracked
-from .kernel.unbroadcast import sum_to
+from .kernel.unbroadcast import real, sum_to
 from .packs import host as plugins
 from .packs.host import PLUGINS, ensure_loaded
 from .registry import REGISTRY, install_hint
@@ -62,38 +62,36 @@ def _with_leaf(args, argnum, path, value):
 
 
 def _leaf_value(leaf, probe):
-    return probe if isinstance(leaf, np.ndarray) else float(probe)
+    if isinstance(leaf, np.ndarray):
+        return probe
+    return complex(probe) if _is_complex(leaf) else float(probe)
+
+
+def _is_complex(leaf):
+    return np.iscomplexobj(leaf)
+
+
+def _difference(f, args, argnum, path, leaf, base, direction, h):
+    """Central difference of ``f`` when the leaf moves from ``base`` along ``direction``."""
+    vals = [float(f(*_with_leaf(args, argnum, path, _leaf_value(leaf, base + sign * h * direction))))
+            for sign in (1, -1)]
+    return (vals[0] - vals[1]) / (2 * h)
 
 
 def numerical_grad(f, args, argnum, eps=None):
-    """Central finite differences of scalar ``f(*args)`` w.r.t. every float leaf of
-    ``args[argnum]``, computed in float64. Returns ``{path: gradient}``."""
+    """Central finite differences of scalar ``f(*args)`` w.r.t. every float or complex leaf of
+    ``args[argnum]``, computed in float64 (complex128). Returns ``{path: gradient}``; a complex
+    leaf z = x + iy gets dL/dx - i dL/dy, the convention ``grad`` follows (docs/complex.md)."""
     args = [_to64(a) for a in args]
-    out = {}
-    for path, leaf in tree.leaves(args[argnum]):
-        if not _is_float(leaf):
-            continue
-        base = np.array(leaf, dtype=np.float64)
-        h = _step(base, eps)
-        g = np.zeros_like(base)
-        for i in np.ndindex(base.shape):
-            vals = []
-            for sign in (1, -1):
-                probe = base.copy()
-                probe[i] += sign * h
-                vals.append(float(f(*_with_leaf(args, argnum, path, _leaf_value(leaf, probe)))))
-            g[i] = (vals[0] - vals[1]) / (2 * h)
-        out[path] = g
-    return out
+    return {path: _numerical_leaf(f, args, argnum, path, leaf, eps)
+            for path, leaf in tree.leaves(args[argnum]) if _is_float(leaf)}
 
 
 def _directional(f, args, argnum, path, leaf, u, eps):
-    """Central difference of ``f`` along ``u`` at the leaf ``path`` of argument ``argnum``."""
-    base = np.array(leaf, dtype=np.float64)
-    h = _step(base, eps)
-    vals = [float(f(*_with_leaf(args, argnum, path, _leaf_value(leaf, base + sign * h * u))))
-            for sign in (1, -1)]
-    return (vals[0] - vals[1]) / (2 * h)
+    """Central difference of ``f`` along ``u`` (complex for a complex leaf) at the leaf
+    ``path`` of argument ``argnum``."""
+    base = np.array(leaf, dtype=np.complex128 if _is_complex(leaf) else np.float64)
+    return _difference(f, args, argnum, path, leaf, base, u, _step(base, eps))
 
 
 # --- check_grads -------------------------------------------------------------------------------
@@ -105,7 +103,9 @@ def check_grads(f, *args, order=1, modes=MODES, rtol=None, atol=None, dynamic=No
     "dynamic" (traced every call); both by default. ``dynamic=True``/``False`` picks one mode
     (the older spelling). ``order=2`` also checks the gradient of ``<grad f, u>`` for random
     directions ``u``, and so on up. Finite differences run in float64; float32 arguments get
-    looser tolerances. Checks the value, and each gradient's shape and dtype. Raises
+    looser tolerances. A complex argument z = x + iy is moved in the real and in the imaginary
+    direction, and its gradient must be dL/dx - i dL/dy (JAX's and autograd's convention;
+    random directions are complex). Checks the value, and each gradient's shape and dtype. Raises
     GradientMismatch naming the function, mode, order, argument, path and worst relative error.
     Returns ``(value, GradientResult)`` of the first mode.
     """
@@ -117,7 +117,7 @@ def check_grads(f, *args, order=1, modes=MODES, rtol=None, atol=None, dynamic=No
         raise ValueError(f"check_grads: modes must be a non-empty subset of {MODES}, got {modes!r}")
     if not isinstance(order, int) or order < 1:
         raise ValueError(f"check_grads: order must be an int >= 1, got {order!r}")
-    low = any(_is_float(leaf) and np.result_type(leaf) != np.float64
+    low = any(_is_float(leaf) and np.result_type(leaf) not in (np.float64, np.complex128)
               for a in args for _, leaf in tree.leaves(a))
     rtol = rtol if rtol is not None else (2e-2 if low else 1e-5)
     atol = atol if atol is not None else (2e-3 if low else 1e-6)
@@ -163,9 +163,9 @@ def _grad_in_mode(f, args, mode, rng):
 
 def _nearby(arg, rng):
     def move(path, leaf):
-        if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f":
+        if isinstance(leaf, np.ndarray) and leaf.dtype.kind in "fc":
             return (leaf * (1 + 1e-3 * rng.standard_normal(leaf.shape))).astype(leaf.dtype)
-        if isinstance(leaf, (float, np.floating)):
+        if isinstance(leaf, (float, complex, np.floating, np.complexfloating)):
             return type(leaf)(leaf * (1 + 1e-3 * rng.standard_normal()))
         return leaf
 
@@ -200,26 +200,28 @@ def _compare_argument(ctx, where, f, args, i, gi, rng, check_dtype):
         leaf64 = tree.get_path(args64[i], path)
         if got.size <= ELEMENTWISE_MAX:
             expected = _numerical_leaf(f, args64, i, path, leaf64, ctx.eps)
-            _report(ctx, at, got.astype(np.float64), expected)
+            _report(ctx, at, got.astype(expected.dtype), expected)
         else:
             for _ in range(DIRECTIONS):
-                u = rng.standard_normal(got.shape)
+                u = _direction(rng, got.shape, _is_complex(leaf))
                 expected = _directional(f, args64, i, path, leaf64, u, ctx.eps)
-                got_u = float(np.sum(got.astype(np.float64) * u))
+                got_u = float(np.sum(got.astype(np.complex128) * u).real)
                 _report(ctx, at, np.array(got_u), np.array(expected), direction=True)
 
 
 def _numerical_leaf(f, args, argnum, path, leaf, eps):
-    base = np.array(leaf, dtype=np.float64)
+    """Element by element; a complex element is moved in the real and in the imaginary
+    direction, and the two differences combine as dL/dx - i dL/dy."""
+    cplx = _is_complex(leaf)
+    base = np.array(leaf, dtype=np.complex128 if cplx else np.float64)
     h = _step(base, eps)
     g = np.zeros_like(base)
     for idx in np.ndindex(base.shape):
-        vals = []
-        for sign in (1, -1):
-            probe = base.copy()
-            probe[idx] += sign * h
-            vals.append(float(f(*_with_leaf(args, argnum, path, _leaf_value(leaf, probe)))))
-        g[idx] = (vals[0] - vals[1]) / (2 * h)
+        unit = np.zeros_like(base)
+        unit[idx] = 1
+        g[idx] = _difference(f, args, argnum, path, leaf, base, unit, h)
+        if cplx:
+            g[idx] -= 1j * _difference(f, args, argnum, path, leaf, base, 1j * unit, h)
     return g
 
 
@@ -234,17 +236,27 @@ def _report(ctx, at, got, expected, direction=False):
     what = "along a random direction" if direction else (
         f"at index {tuple(int(k) for k in worst)}" if worst else "")
     msg = (f"{at}: gradient differs from central finite differences, worst relative error "
-           f"{float(err[worst]):.3g} {what} (yota {float(got[worst]):.6g}, finite differences "
-           f"{float(expected[worst]):.6g}; rtol={rtol:g}, atol={atol:g})").replace("  ", " ")
+           f"{float(err[worst]):.3g} {what} (yota {_number(got[worst])}, finite differences "
+           f"{_number(expected[worst])}; rtol={rtol:g}, atol={atol:g})").replace("  ", " ")
     if not direction and got.size <= 16:
         msg += f"\nyota:\n{got}\nfinite differences:\n{expected}"
     raise GradientMismatch(msg)
 
 
+def _number(v):
+    return f"{complex(v):.6g}" if np.iscomplexobj(v) else f"{float(v):.6g}"
+
+
+def _direction(rng, shape, cplx):
+    u = rng.standard_normal(shape)
+    return u + 1j * rng.standard_normal(shape) if cplx else u
+
+
 def _projected(f, args, nums, mode, rng):
     """``x -> sum_i <grad_i f(x), u_i>`` for fixed random ``u_i``: checking its gradient checks
-    the second derivatives (a Hessian-vector product) without forming them."""
-    dirs = {i: {path: rng.standard_normal(np.shape(leaf))
+    the second derivatives (a Hessian-vector product) without forming them. For a complex
+    leaf, ``Re sum(g * u)`` is the derivative along the complex direction ``u``."""
+    dirs = {i: {path: _direction(rng, np.shape(leaf), _is_complex(leaf))
                 for path, leaf in tree.leaves(args[i]) if _is_float(leaf)} for i in nums}
     dynamic = mode == "dynamic"
 
@@ -264,9 +276,10 @@ def _projected(f, args, nums, mode, rng):
 
 def vdot(a, u):
     """``sum(a * u)`` with core primitives only (no reductions pack needed); ``u`` is constant
-    and takes ``a``'s dtype."""
-    dtype = getattr(a, "dtype", np.dtype(np.float64))
-    return sum_to(a * np.asarray(u, dtype=dtype), ())
+    and takes ``a``'s dtype. Its real part when complex: a real number to differentiate."""
+    dtype = getattr(a, "dtype", None) or np.dtype(complex if isinstance(a, complex) else float)
+    total = sum_to(a * np.asarray(u, dtype=dtype), ())
+    return real(total) if dtype.kind == "c" else total
 
 
 # --- the pack author's kit ---------------------------------------------------------------------
@@ -465,11 +478,15 @@ def _arg_names(params, n):
 
 # --- helpers -----------------------------------------------------------------------------------
 def _is_float(x):
-    return (isinstance(x, np.ndarray) and x.dtype.kind == "f") or isinstance(
-        x, (float, np.floating))
+    """A leaf that gets a gradient: float or complex."""
+    return (isinstance(x, np.ndarray) and x.dtype.kind in "fc") or isinstance(
+        x, (float, complex, np.floating, np.complexfloating))
 
 
 def _to64(a):
-    return tree.map_leaves(
-        lambda p, leaf: np.asarray(leaf, np.float64) if isinstance(leaf, np.ndarray)
-        and leaf.dtype.kind == "f" else leaf, a)
+    def to64(p, leaf):
+        if isinstance(leaf, np.ndarray) and leaf.dtype.kind in "fc":
+            return np.asarray(leaf, np.complex128 if leaf.dtype.kind == "c" else np.float64)
+        return leaf
+
+    return tree.map_leaves(to64, a)

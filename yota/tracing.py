@@ -41,22 +41,19 @@ def normalize_argnums(f, argnums, nargs):
 
 
 def leaf_kind(leaf):
-    """'diff' for a float leaf we differentiate, 'const' otherwise; raises for complex/object."""
+    """'diff' for a float or complex leaf we differentiate, 'const' otherwise; 'object' for an
+    object array (refused)."""
     if type(leaf) is Tracked:
-        return "diff" if leaf.dtype.kind == "f" else "const"
+        return "diff" if leaf.dtype.kind in "fc" else "const"
     if isinstance(leaf, np.ndarray):
         kind = leaf.dtype.kind
-        if kind == "f":
+        if kind == "f" or kind == "c":
             return "diff"
-        if kind == "c":
-            return "complex"
         if kind == "O":
             return "object"
         return "const"
-    if isinstance(leaf, (float, np.floating)):
+    if isinstance(leaf, (float, complex, np.floating, np.complexfloating)):
         return "diff"
-    if isinstance(leaf, (complex, np.complexfloating)):
-        return "complex"
     return "const"
 
 
@@ -85,12 +82,12 @@ def _wrap_argument(tape, f, i, arg, explicit):
             t = tape.input(leaf)
             inputs.append((path, t))
             return t
-        if kind in ("complex", "object"):
+        if kind == "object":
             where = f"argument {i}" + (f" at path {path!r}" if path else "")
             raise InputError(
-                f"yota: {_fn_name(f)} was given a {kind} array as {where}; yota differentiates "
-                f"real floating-point arrays. Pass float32/float64 values"
-                + (" (take .real/.imag or abs as needed)" if kind == "complex" else "")
+                f"yota: {_fn_name(f)} was given an object array as {where}; yota differentiates "
+                "floating-point and complex arrays. Pass float32/float64/complex64/complex128 "
+                "values"
             )
         if explicit and path == () and isinstance(leaf, (np.ndarray, numbers.Number)):
             raise InputError(
@@ -183,7 +180,7 @@ def like_of(t, prefix=()):
     type for a NumPy scalar, a Python float for a Python float.
 
     - ``("array", shape, dtype)``: a fresh ndarray the caller owns (zeros when absent);
-    - ``"float"``: a Python float (for Python float inputs);
+    - ``"float"``: a Python float (for Python float inputs), ``"complex"`` likewise;
     - ``("scalar", type)``: a NumPy scalar of that type (``np.float64``, ``np.float32``).
 
     A nested input (a value of an outer tape) is handed over like the value behind it.
@@ -198,7 +195,9 @@ def like_of(t, prefix=()):
         return ("array", prefix + v.shape, v.dtype)
     if prefix:
         return ("array", prefix, v.dtype)
-    return "float" if var in tape.python_floats else ("scalar", type(v))
+    if var in tape.python_floats:
+        return "complex" if v.dtype.kind == "c" else "float"
+    return ("scalar", type(v))
 
 
 def hand_over(v, like, seen):
@@ -214,6 +213,8 @@ def hand_over(v, like, seen):
         return v
     if like == "float":
         return float(v)
+    if like == "complex":
+        return complex(v)
     if like[0] == "scalar":
         return like[1](v)
     _, shape, dtype = like
@@ -229,6 +230,8 @@ def zeros(like):
     """The result for an input the output does not depend on: zeros, fresh per call."""
     if like == "float":
         return 0.0
+    if like == "complex":
+        return 0j
     if like[0] == "scalar":
         return like[1](0)
     return np.zeros(like[1], like[2])

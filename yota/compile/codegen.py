@@ -207,9 +207,11 @@ def generate(program, result, fname="compiled"):
     for n, name in zip(program.params, pnames):
         em.names[n] = name
     for n, name in zip(program.params, pnames):
-        if result.float_params.get(n):
-            em.ns.setdefault("float64", np.float64)
-            em.lines.append(f"{name} = float64({name})")
+        to_numpy = result.float_params.get(n)   # a Python float (or complex) parameter
+        if to_numpy:
+            spelled = "float64" if to_numpy is np.float64 else "scalar_complex128"
+            em.ns.setdefault(spelled, to_numpy)
+            em.lines.append(f"{name} = {spelled}({name})")
     by_var = {}
     for i, g in enumerate(program.guards):
         by_var.setdefault(g.var, []).append(i)

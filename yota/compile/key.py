@@ -103,17 +103,17 @@ def _walk(x, diff, k, vals, depth):
     t = type(x)
     if t is _ndarray:
         dt = x.dtype
-        if dt.kind not in "biuf":
+        if dt.kind not in "biufc":
             raise Unsupported(f"an array of dtype {dt}")
         k.append(x.shape)
         k.append(dt)
         vals.append(x)
-    elif t is float:
+    elif t is float or t is complex:
         if diff:
-            k.append(float)
+            k.append(t)
             vals.append(x)
         else:
-            k.append((float, x) if x and x == x else _zero_or_nan(float, x))
+            k.append((t, x) if x and x == x else _zero_or_nan(t, x))
     elif t is int or t is bool or t is str or x is None:
         k.append((t, x))
     elif t is list or t is tuple:
@@ -137,11 +137,11 @@ def _walk(x, diff, k, vals, depth):
 def _other(x, t, diff, k, vals, depth):
     if isinstance(x, _generic):
         kind = x.dtype.kind
-        if kind == "f" and diff:
+        if (kind == "f" or kind == "c") and diff:
             k.append(t)
             vals.append(x)
             return
-        if kind not in "biuf":
+        if kind not in "biufc":
             raise Unsupported(f"a NumPy {t.__name__} value")
         k.append((t, x) if x and x == x else _zero_or_nan(t, x))
         return
@@ -160,8 +160,6 @@ def _other(x, t, diff, k, vals, depth):
     if depth and (t is _FunctionType or t is _MethodType or t is _partial):
         _callable(x, k, vals, depth)
         return
-    if isinstance(x, complex) and diff:
-        raise Unsupported("a complex value")
     try:
         hash(x)
     except TypeError:
@@ -511,7 +509,7 @@ class _Ident:
 def _walked_global(v, t):
     """Is this global walked like a closure cell (values and containers), not by identity?"""
     if t is _ndarray:
-        return v.dtype.kind in "biuf"
+        return v.dtype.kind in "biufc"
     return (t is float or t is int or t is bool or t is str or v is None or t is list
             or t is tuple or t is dict or isinstance(v, _generic) or field_names(t) is not None)
 
@@ -702,12 +700,14 @@ class Lifter:
             if diff:
                 return self.make(x, diff, where)
             return x if self.scalars is None else self._scalar(x, where)
+        if t is complex:
+            return self.make(x, diff, where) if diff else x
         if t is int:
             return x if self.scalars is None else self._scalar(x, where)
         if t is bool or t is str or x is None:
             return x
         if isinstance(x, _generic):
-            return self.make(x, diff, where) if (diff and x.dtype.kind == "f") else x
+            return self.make(x, diff, where) if (diff and x.dtype.kind in "fc") else x
         if isinstance(x, (list, tuple, dict)) or field_names(t) is not None:
             return self._node(x, diff, depth, where)
         if depth and (t is _FunctionType or t is _MethodType or t is _partial):

@@ -82,7 +82,8 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True, scalars=No
     with tracing() as tape:
         def make(x, diff, where):
             kind = getattr(x, "dtype", None)
-            is_float = type(x) is float or (kind is not None and kind.kind == "f")
+            is_float = type(x) is float or type(x) is complex or (
+                kind is not None and kind.kind in "fc")
             t = tape.input(x)
             params.append(Param(t, diff and is_float, where, x))
             if not (diff and is_float):   # data read at call time: float(X[0]) drops nothing
@@ -119,7 +120,9 @@ def trace_program(f, args, kwargs, argnums, inputs, build, lift=True, scalars=No
     outputs = template.outputs
     program = from_tape(tape, [p.tracked for p in params], outputs,
                         param_names=[_param_name(f, p.where) for p in params])
-    template.float_params = {p.var: True for p in params if p.diff and type(p.value) is float}
+    template.float_params = {p.var: np.complex128 if type(p.value) is complex else np.float64
+                             for p in params
+                             if p.diff and type(p.value) in (float, complex)}
     program.guards += [GuardCheck(t._var, "equal", t._value.copy()) for t in baked]
     program.lifted = lifted
     sized = scalars_mod.sized_by_lifted_ints(program) if lifted else ()
@@ -226,6 +229,8 @@ def _emit(node, em, program, seen):
         like = node.like
         if like == "float":
             return "0.0"
+        if like == "complex":
+            return "0j"
         if like[0] == "scalar":
             return em.const(like[1](0))
         em.ns.setdefault("zeros", np.zeros)
@@ -254,6 +259,8 @@ def _emit_out(ref, like, em, program, seen):
         return f"{name}[()]" if aval.is_array and aval.shape == () else name
     if like == "float":
         return f"float({name})"
+    if like == "complex":
+        return f"complex({name})"
     if like[0] == "scalar":
         return f"{em.const(like[1])}({name})"
     _, shape, dtype = like

@@ -330,6 +330,20 @@ def angle_(z, deg=False):
     return angle(z, deg=deg) if z.dtype.kind == "c" else _real_angle(z, deg=deg)
 
 
+@implements(np.real_if_close)
+def real_if_close(a, tol=100):
+    """The real part when every imaginary part is within ``tol`` machine epsilons of 0 (a
+    decision on values: static mode guards it and re-traces when it changes)."""
+    if a.dtype.kind != "c":
+        return a
+    eps = np.finfo(a.dtype).eps
+    if tol > 1:
+        tol = tol * eps
+    if bool(np.all(np.abs(imag(a)) < tol)):
+        return real(a)
+    return a
+
+
 # --- ufunc methods: outer for every binary ufunc above -----------------------------------------
 def _outer(u):
     def outer(a, b, **kwargs):

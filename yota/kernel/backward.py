@@ -6,7 +6,8 @@ tape as the forward pass. Un-broadcasting and dtype fixing happen here, once, fo
 Complex intermediates (an FFT, ``x * 1j``) follow JAX's convention: the gradient held for a
 complex value z = a + ib is dL/da - i dL/db, so the rule of a holomorphic function is the same
 formula as for reals (``dy * f'(z)``, no conjugate). Where a gradient reaches a real argument
-only its real part is kept. Inputs to ``grad`` stay real: complex inputs are refused earlier.
+only its real part is kept. A complex input of ``grad`` gets the gradient held for it, so
+``grad`` returns dL/dx - i dL/dy for z = x + iy, as JAX and autograd do (docs/complex.md).
 """
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ class Tape:
         self.guards = []
         self.forward_ops = 0  # how many ops the forward pass recorded
         self.constant_inputs = set()  # inputs that are not differentiated (static mode lifts data)
-        self.python_floats = set()    # inputs given as Python floats (their results are floats)
+        self.python_floats = set()    # inputs given as Python floats or complex (results alike)
         self.out_of_date = {}  # id(view) -> (view, its producer, or None if stale): writes.py
 
     # --- recording ---------------------------------------------------------------------------
@@ -89,7 +89,7 @@ class Tape:
         """A new input variable holding ``value``; ``python_scalar`` keeps a Python int or
         float as it is (NumPy treats it as a weak scalar: ``float32_array * 0.1`` is float32)."""
         if not python_scalar and not hasattr(value, "dtype"):
-            value = np.float64(value)
+            value = np.complex128(value) if type(value) is complex else np.float64(value)
             self.python_floats.add(len(self.nodes))
         t = Tracked(value, self, len(self.nodes))
         self.nodes.append(t)

@@ -8,7 +8,7 @@ from yota.errors import reject_out
 
 _AxisError = getattr(np, "exceptions", np).AxisError
 
-__all__ = ["ndim", "mT", "add_last", "add_second_last", "drop_last", "drop_second_last",
+__all__ = ["ndim", "mT", "mH", "conj_if", "add_last", "add_second_last", "drop_last", "drop_second_last",
            "keep_shape", "reject_out"]
 
 
@@ -18,6 +18,17 @@ def ndim(x):
         return x.ndim
     except AttributeError:
         return np.ndim(x)
+
+
+def mH(x):
+    """The conjugate transpose for complex ``x``; ``mT`` for real (no extra op)."""
+    return np.conj(mT(x)) if x.dtype.kind == "c" else mT(x)
+
+
+def conj_if(x, cplx):
+    """``conj(x)`` when ``cplx``: the rules of complex decompositions work with the cotangent
+    Abar (dL = Re tr(Abar^H dA)), which is the conjugate of the gradient yota holds."""
+    return np.conj(x) if cplx else x
 
 
 def mT(x):

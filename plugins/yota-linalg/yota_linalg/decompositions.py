@@ -35,7 +35,7 @@ from yota.errors import InputError
 from yota.extend import primitive
 
 from ._memo import Memo
-from ._util import add_last, add_second_last, mT
+from ._util import add_last, add_second_last, conj_if, mH, mT
 from .products import matmul
 from .solvers import solve
 
@@ -44,13 +44,13 @@ LinAlgError = np.linalg.LinAlgError
 
 
 # --- shared pieces -------------------------------------------------------------------------------
-def check_matrix(name, a, square=False):
-    """A real (stack of) matrix in the last two axes, square if asked; a clear error otherwise."""
+def check_matrix(name, a, square=False, complex_ok=True):
+    """A (stack of) matrix in the last two axes, square if asked; a clear error otherwise."""
     kind = getattr(getattr(a, "dtype", None), "kind", None) or np.asarray(a).dtype.kind
-    if kind == "c":
+    if kind == "c" and not complex_ok:
         raise InputError(
-            f"yota-linalg: numpy.linalg.{name} of a complex matrix has no gradient rule (the rules "
-            "are for real matrices); work with real matrices, e.g. the real form "
+            f"yota-linalg: numpy.linalg.{name} of a complex matrix has no gradient rule here (the "
+            "rules are for real matrices); work with real matrices, e.g. the real form "
             "[[Re, -Im], [Im, Re]] of a Hermitian matrix has the same eigenvalues, each twice")
     shape = np.shape(a)
     if len(shape) < 2:
@@ -83,9 +83,12 @@ def masks(n, dtype, uplo):
 
 
 def fold(g, uplo):
-    """The gradient of a function that reads one triangle of ``a`` as a symmetric matrix, from the
-    gradient ``g`` of that symmetric matrix: g's diagonal, and g + g^T on the triangle read."""
-    strict, eye = masks(g.shape[-1], g.dtype, uplo)
+    """The gradient of a function that reads one triangle of ``a`` as a symmetric (Hermitian)
+    matrix, from the gradient ``g`` of that matrix: g + g^T (g^H) on the triangle read, and
+    g's diagonal (its real part: LAPACK ignores the imaginary part of a Hermitian diagonal)."""
+    strict, eye = masks(g.shape[-1], g.real.dtype if g.dtype.kind == "c" else g.dtype, uplo)
+    if g.dtype.kind == "c":
+        return (g + mH(g)) * strict + np.real(g) * eye
     return (g + mT(g)) * strict + g * eye
 
 
@@ -99,9 +102,10 @@ def divide_used(num, den):
 
 def complement_cotangent(g, y, k):
     """Fold the cotangent of the extra columns y[..., k:] of an orthogonal y into that of its
-    first k columns, for the completion with y_p^T dy_p = 0 (so dy_p = -y_k dy_k^T y_p)."""
+    first k columns, for the completion with y_p^T dy_p = 0 (so dy_p = -y_k dy_k^T y_p).
+    Complex ``y``: ``g`` is the conjugate cotangent and transposes are conjugate transposes."""
     yk, yp = y[..., :k], y[..., k:]
-    return g[..., :k] - matmul(yp, matmul(mT(g[..., k:]), yk))
+    return g[..., :k] - matmul(yp, matmul(mH(g[..., k:]), yk))
 
 
 # --- eigh ----------------------------------------------------------------------------------------
@@ -122,9 +126,9 @@ def eigh_v(a, *, UPLO="L"):
 
 @eigh_w.defgrad
 def _eigh_w_grad(dy, w, a, *, UPLO="L"):
-    """dw_i = v_i^T dA v_i: the gradient is V diag(dy) V^T."""
+    """dw_i = v_i^H dA v_i: the gradient is V diag(dy) V^T (conj(V) diag(dy) V^T if complex)."""
     v = eigh_v(a, UPLO=UPLO)
-    return fold(matmul(v * add_second_last(dy), mT(v)), UPLO)
+    return fold(conj_if(matmul(v * add_second_last(dy), mH(v)), v.dtype.kind == "c"), UPLO)
 
 
 @eigh_v.defgrad
@@ -132,11 +136,12 @@ def _eigh_v_grad(dy, v, a, *, UPLO="L"):
     """dV = V (F o V^T dA V) with F_ij = 1/(w_j - w_i) off the diagonal: the gradient is
     V (F o V^T dy) V^T."""
     w = eigh_w(a, UPLO=UPLO)
-    _, eye = masks(w.shape[-1], dy.dtype, "L")
+    cplx = v.dtype.kind == "c"
+    _, eye = masks(w.shape[-1], w.dtype, "L")
     off = 1 - eye
     den = add_second_last(w) - add_last(w) + eye
-    inner = divide_used(matmul(mT(v), dy) * off, den)
-    return fold(matmul(v, matmul(inner, mT(v))), UPLO)
+    inner = divide_used(matmul(mH(v), conj_if(dy, cplx)) * off, den)
+    return fold(conj_if(matmul(v, matmul(inner, mH(v))), cplx), UPLO)
 
 
 _EighResult = type(np.linalg.eigh(np.eye(1)))
@@ -201,26 +206,38 @@ def _s_squared_gaps(s):
 
 @svd_s.defgrad
 def _svd_s_grad(dy, s, a, *, full_matrices=False, hermitian=False):
-    """ds_i = u_i^T dA v_i: the gradient is U diag(dy) Vh."""
+    """ds_i = Re u_i^H dA v_i: the gradient is U diag(dy) Vh (its conjugate if complex)."""
     u, _, vh = _thin(a, full_matrices, hermitian, s=s)
-    g = matmul(u * add_second_last(dy), vh)
+    g = conj_if(matmul(u * add_second_last(dy), vh), u.dtype.kind == "c")
     return fold(g, "L") if hermitian else g
 
 
 @svd_u.defgrad
 def _svd_u_grad(dy, u, a, *, full_matrices=False, hermitian=False):
     """With J = U^T dy and F_ij = 1/(s_j^2 - s_i^2): U [(F o (J - J^T)) S] Vh, plus
-    (I - U U^T) dy S^-1 Vh when m > n (Townsend 2016, "Differentiating the SVD")."""
+    (I - U U^T) dy S^-1 Vh when m > n (Townsend 2016, "Differentiating the SVD"). Complex:
+    transposes are conjugate transposes on the conjugate cotangent, and the phase of each pair
+    (u_i, v_i) adds U diag(Im J_ii / s_i) i Vh (Wan and Zhang 2019): exact for losses that do not
+    depend on that phase (the gauge; see the README)."""
     m, n = a.shape[-2:]
     k = min(m, n)
+    cplx = u.dtype.kind == "c"
+    dy = conj_if(dy, cplx)
     if full_matrices and m > n:
         dy = complement_cotangent(dy, u, k)
     u, s, vh = _thin(a, full_matrices, hermitian, u=u)
-    j = matmul(mT(u), dy)
-    inner = divide_used(j - mT(j), _s_squared_gaps(s)) * add_second_last(s)
+    j = matmul(mH(u), dy)
+    skew = j - mH(j)
+    if cplx:
+        _, eye = masks(k, s.dtype, "L")
+        inner = (divide_used(skew * (1 - eye), _s_squared_gaps(s)) * add_second_last(s)
+                 + skew * eye / (2 * add_second_last(s)))
+    else:
+        inner = divide_used(skew, _s_squared_gaps(s)) * add_second_last(s)
     g = matmul(u, matmul(inner, vh))
     if m > k:
         g = g + matmul(divide_used(dy - matmul(u, j), add_second_last(s)), vh)
+    g = conj_if(g, cplx)
     return fold(g, "L") if hermitian else g
 
 
@@ -230,14 +247,21 @@ def _svd_vh_grad(dy, vh, a, *, full_matrices=False, hermitian=False):
     n > m."""
     m, n = a.shape[-2:]
     k = min(m, n)
+    cplx = vh.dtype.kind == "c"
+    dy = conj_if(dy, cplx)
     if full_matrices and n > m:
-        dy = mT(complement_cotangent(mT(dy), mT(vh), k))
+        dy = mH(complement_cotangent(mH(dy), mH(vh), k))
     u, s, vh = _thin(a, full_matrices, hermitian, vh=vh)
-    kk = matmul(vh, mT(dy))
-    inner = add_last(s) * divide_used(kk - mT(kk), _s_squared_gaps(s))
+    kk = matmul(vh, mH(dy))
+    skew = kk - mH(kk)
+    if cplx:   # the phase of each pair is carried by the u rule
+        _, eye = masks(k, s.dtype, "L")
+        skew = skew * (1 - eye)
+    inner = add_last(s) * divide_used(skew, _s_squared_gaps(s))
     g = matmul(u, matmul(inner, vh))
     if n > k:
-        g = g + matmul(u, divide_used(dy - matmul(mT(kk), vh), add_last(s)))
+        g = g + matmul(u, divide_used(dy - matmul(mH(kk), vh), add_last(s)))
+    g = conj_if(g, cplx)
     return fold(g, "L") if hermitian else g
 
 
@@ -246,7 +270,7 @@ _SVDResult = type(np.linalg.svd(np.eye(1)))
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """np.linalg.svd: (U, S, Vh) as NumPy's result type from three primitives, or S alone."""
-    shape = check_matrix("svd", a, square=bool(hermitian))
+    shape = check_matrix("svd", a, square=bool(hermitian), complex_ok=not hermitian)
     opts = {"full_matrices": bool(full_matrices) and shape[-1] != shape[-2],
             "hermitian": bool(hermitian)}
     if not compute_uv:
@@ -277,8 +301,8 @@ def qr_r(a, *, mode="reduced"):
 
 
 def _times_r_inv_t(x, r):
-    """x R^-T, as (R^-1 x^T)^T."""
-    return mT(solve(r, mT(x)))
+    """x R^-T, as (R^-1 x^T)^T (x R^-H, for complex R)."""
+    return mH(solve(r, mH(x)))
 
 
 def _qr_square_vjp(q, r, dq, dr):
@@ -286,19 +310,24 @@ def _qr_square_vjp(q, r, dq, dr):
     be None), as in TensorFlow's QrGrad: [Q tril(M) + (I - Q Q^T) dq] R^-T + Q dr with
     M = Q^T dq - dq^T Q + R dr^T - dr R^T."""
     n = r.shape[-1]
-    lower = np.tril(np.ones((n, n), r.dtype))
+    cplx = r.dtype.kind == "c"
+    # complex: conjugate transposes on the conjugate cotangents; M is then anti-Hermitian, and
+    # half of its (imaginary) diagonal belongs to the lower triangle
+    lower = np.tril(np.ones((n, n)), -1) + np.eye(n) * (0.5 if cplx else 1.0)
+    lower = lower.astype(r.real.dtype if cplx else r.dtype)
+    dq, dr = conj_if(dq, cplx and dq is not None), conj_if(dr, cplx and dr is not None)
     m = front = None
     if dq is not None:
-        qdq = matmul(mT(q), dq)
-        m = qdq - mT(qdq)
+        qdq = matmul(mH(q), dq)
+        m = qdq - mH(qdq)
         front = dq - matmul(q, qdq)
     if dr is not None:
-        rdr = matmul(r, mT(dr))
-        m = rdr - mT(rdr) if m is None else m + (rdr - mT(rdr))
+        rdr = matmul(r, mH(dr))
+        m = rdr - mH(rdr) if m is None else m + (rdr - mH(rdr))
     x = matmul(q, m * lower)
     x = x if front is None else x + front
     g = _times_r_inv_t(x, r)
-    return g if dr is None else g + matmul(q, dr)
+    return conj_if(g if dr is None else g + matmul(q, dr), cplx)
 
 
 def _qr_vjp(a, q, r, dq, dr):
@@ -311,10 +340,11 @@ def _qr_vjp(a, q, r, dq, dr):
     if dr is None:
         dx = _qr_square_vjp(q, u, dq, None)
         return concatenate(dx, np.zeros(dx.shape[:-1] + (n - m,), dx.dtype), axis=-1)
-    dv = dr[..., :, m:]
-    extra = matmul(a[..., :, m:], mT(dv))
+    cplx = q.dtype.kind == "c"   # V = Q^H Y: conjugate cotangents, conjugate transposes
+    dv = conj_if(dr[..., :, m:], cplx)
+    extra = conj_if(matmul(a[..., :, m:], mH(dv)), cplx)
     dx = _qr_square_vjp(q, u, extra if dq is None else dq + extra, dr[..., :, :m])
-    return concatenate(dx, matmul(q, dv), axis=-1)
+    return concatenate(dx, conj_if(matmul(q, dv), cplx), axis=-1)
 
 
 def _qr_thin(a, mode, q=None, r=None):
@@ -330,7 +360,8 @@ def _qr_thin(a, mode, q=None, r=None):
 def _qr_q_grad(dy, q, a, *, mode="reduced"):
     k = min(a.shape[-2:])
     if mode == "complete" and q.shape[-1] > k:
-        dy = complement_cotangent(dy, q, k)
+        cplx = q.dtype.kind == "c"
+        dy = conj_if(complement_cotangent(conj_if(dy, cplx), q, k), cplx)
     q, r = _qr_thin(a, mode, q=q)
     return _qr_vjp(a, q, r, dy, None)
 

@@ -56,7 +56,7 @@ _NOT_GIVEN = object()
 
 def pinv(a, rcond=None, hermitian=False, *, rtol=_NOT_GIVEN):
     """np.linalg.pinv, passing on exactly the options given."""
-    check_matrix("pinv", a, square=bool(hermitian))
+    check_matrix("pinv", a, square=bool(hermitian), complex_ok=False)
     options = {"hermitian": bool(hermitian)}
     if rcond is not None:
         options["rcond"] = rcond
@@ -151,13 +151,13 @@ lstsq_s.defgrad(lambda dy, s, a, b, *, rcond=None: _svd_s_grad(dy, s, a))
 
 def lstsq(a, b, rcond=None):
     """np.linalg.lstsq: (x, residuals, rank, s), as NumPy returns them (a plain tuple)."""
-    check_matrix("lstsq", a)
+    check_matrix("lstsq", a, complex_ok=False)
     if ndim(a) != 2 or ndim(b) not in (1, 2):
         raise np.linalg.LinAlgError(
             "yota-linalg: numpy.linalg.lstsq needs a 2-D a and a 1-D or 2-D b (no stacks), got "
             f"shapes {np.shape(a)} and {np.shape(b)}")
     if getattr(getattr(b, "dtype", None), "kind", None) == "c":
-        check_matrix("lstsq", b)          # raises the complex-input error
+        check_matrix("lstsq", b, complex_ok=False)        # raises the complex-input error
     return (lstsq_x(a, b, rcond=rcond), lstsq_residuals(a, b, rcond=rcond),
             lstsq_rank(a, b, rcond=rcond), lstsq_s(a, b, rcond=rcond))
 
@@ -175,7 +175,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
 def cond(x, p=None):
     """np.linalg.cond: s_max / s_min for p in (None, 2, -2) from the singular values, else
     norm(x, p) * norm(inv(x), p) over the last two axes."""
-    check_matrix("cond", x, square=p not in (None, 2, -2))
+    check_matrix("cond", x, square=p not in (None, 2, -2), complex_ok=False)
     if p is None or p == 2 or p == -2:
         s = svd_s(x, full_matrices=False, hermitian=False)
         return s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]

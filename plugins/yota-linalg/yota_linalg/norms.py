@@ -2,7 +2,7 @@
 
 Gradients at kinks, by convention:
 - 2-norm and Frobenius norm at 0: 0 (the subgradient of smallest size), not NaN;
-- 1-norm: sign(x), so 0 where an element is 0;
+- 1-norm: sign(x), so 0 where an element is 0 (conj(x) / |x| for complex x, like abs);
 - inf-norms and the matrix 1/inf-norms: the maximum (or minimum) is shared equally among ties;
 - ord=0 counts nonzeros: gradient 0;
 - spectral norms (ord=2/-2) and nuclear norm: u1 v1^T (or the last pair) and U V^T from the
@@ -33,8 +33,20 @@ def _kept(dy, y, shape, axes, keepdims):
 
 
 def _over_norm(dy, x, y):
-    """dy * x / y, and 0 where the norm is 0."""
-    return dy * x / where(y == 0, 1.0, y)
+    """dy * x / y (conj(x) for complex x: the gradient of |x|), and 0 where the norm is 0."""
+    return dy * _conj(x) / where(y == 0, 1.0, y)
+
+
+def _conj(x):
+    return np.conj(x) if x.dtype.kind == "c" else x
+
+
+def _sign(x):
+    """sign(x), or conj(x) / |x| for complex x (the gradient of |x|; 0 at 0)."""
+    if x.dtype.kind != "c":
+        return np.sign(x)
+    r = np.abs(x)
+    return np.conj(x) / where(r == 0, 1.0, r)
 
 
 def _shared(hit, ks):
@@ -58,13 +70,13 @@ def _vector_norm_grad(dy, y, x, *, ord=None, axis=None, keepdims=False):
     if ord is None or ord == 2:
         return _over_norm(dy, x, y)
     if ord == 1:
-        return dy * np.sign(x)
+        return dy * _sign(x)
     if ord == np.inf or ord == -np.inf:
-        return dy * np.sign(x) * _shared(np.abs(x) == y, keep_shape(shape, axes))
+        return dy * _sign(x) * _shared(np.abs(x) == y, keep_shape(shape, axes))
     if ord == 0:
         return dy * (0 * x)
     p = float(ord)                        # d ||x||_p = sign(x) |x|^(p-1) / ||x||^(p-1)
-    return dy * np.sign(x) * (np.abs(x) / where(y == 0, 1.0, y)) ** (p - 1)
+    return dy * _sign(x) * (np.abs(x) / where(y == 0, 1.0, y)) ** (p - 1)
 
 
 # --- matrix norms --------------------------------------------------------------------------------
@@ -84,7 +96,7 @@ def _matrix_norm_grad(dy, y, x, *, ord=None, axis=(0, 1), keepdims=False):
         # 1: the largest column sum (rows summed); inf: the largest row sum (columns summed).
         summed = axis[0] if ord in (1, -1) else axis[1]
         sums = sum_to(np.abs(x), keep_shape(shape, (summed,)))
-        return dy * np.sign(x) * _shared(sums == y, keep_shape(shape, axis))
+        return dy * _sign(x) * _shared(sums == y, keep_shape(shape, axis))
     if ord in (2, -2, "nuc"):
         return dy * _svd_norm_grad(x, ord, axis)
     raise ValueError(f"yota-linalg: numpy.linalg.norm: invalid norm order {ord!r} for matrices")
@@ -92,7 +104,7 @@ def _matrix_norm_grad(dy, y, x, *, ord=None, axis=(0, 1), keepdims=False):
 
 def _svd_norm_grad(x, ord, axis):
     """The gradient of the spectral (ord=+-2) or nuclear norm, u1 v1^T or U V^T, written with the
-    svd primitives so that it differentiates again."""
+    svd primitives so that it differentiates again (conj(U V^H) for complex x)."""
     m = moveaxis(x, axis, (-2, -1))
     u = svd_u(m, full_matrices=False, hermitian=False)
     vh = svd_vh(m, full_matrices=False, hermitian=False)
@@ -101,7 +113,7 @@ def _svd_norm_grad(x, ord, axis):
     else:
         pick = slice(0, 1) if ord == 2 else slice(-1, None)   # largest or smallest
         g = matmul(u[..., :, pick], vh[..., pick, :])
-    return moveaxis(g, (-2, -1), axis)
+    return moveaxis(_conj(g), (-2, -1), axis)
 
 
 def norm(x, ord=None, axis=None, keepdims=False):

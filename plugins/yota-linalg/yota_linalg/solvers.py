@@ -84,8 +84,21 @@ _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 
 
 def slogdet(a):
-    """np.linalg.slogdet: (sign, logabsdet), two primitives; the sign carries no gradient."""
+    """np.linalg.slogdet: (sign, logabsdet), two primitives; a real sign carries no gradient.
+    A complex matrix's sign det / |det| turns with it: exp(i Im log det), differentiable."""
+    if a.dtype.kind == "c":
+        return _SlogdetResult(np.exp(1j * np.imag(logdet(a))), logabsdet(a))
     return _SlogdetResult(slogdet_sign(a), logabsdet(a))
+
+
+@primitive
+def logdet(a):
+    """log det(a) of a complex matrix (its imaginary part is the sign's angle)."""
+    sign, logabs = np.linalg.slogdet(a)
+    return np.log(sign) + logabs
+
+
+logdet.defgrad(lambda dy, y, a: _det_axes(dy) * mT(inv(a)))   # holomorphic
 
 
 # --- Cholesky ----------------------------------------------------------------------------------
@@ -189,4 +202,4 @@ IMPLEMENTS.update({
     np.linalg.matrix_power: matrix_power, np.linalg.multi_dot: multi_dot,
     np.linalg.tensorsolve: tensorsolve, np.linalg.tensorinv: tensorinv,
 })
-PRIMITIVES = (inv, solve, det, logabsdet, slogdet_sign, cholesky)
+PRIMITIVES = (inv, solve, det, logabsdet, logdet, slogdet_sign, cholesky)
