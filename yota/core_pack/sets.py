@@ -1,0 +1,4 @@
+"""placeholder"""
+from ..registry import ImplementationTable
+
+IMPLEMENTS = ImplementationTable()
