@@ -93,7 +93,7 @@ _ARRAY_MESSAGE = (
     "yota: converting a tracked value that carries a gradient to a plain ndarray (np.asarray, "
     "np.array, indexing a plain array with it, or a NumPy function yota does not intercept) "
     "would silently drop its gradient. Use NumPy functions on it directly (np.stack instead of "
-    "np.array([...])), or wrap the computation in a @yota.primitive with a gradient rule; to "
+    "np.array([...]), or np.array([...], like=x) with x any tracked value), or wrap the computation in a @yota.primitive with a gradient rule; to "
     "use the value without its gradient on purpose, write np.asarray(yota.stop_gradient(x)). "
     "Writing a tracked value into a plain ndarray (buf[i] = value) lands here too: make the "
     "buffer tracked (buf = np.zeros_like(x), or np.zeros(shape, like=x)) and write into it, or "
