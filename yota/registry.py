@@ -22,7 +22,7 @@ KNOWN_PACKS = {
         "nansum", "nanmean", "nanvar", "nanstd", "nanmax", "nanmin", "ptp",
         "cumsum", "cumprod", "median", "percentile", "quantile", "average",
         "nancumsum", "nancumprod", "diff", "nanmedian", "nanpercentile", "nanquantile",
-        "sort", "partition", "argpartition", "cov", "corrcoef", "trapezoid", "trapz",
+        "sort", "partition", "argpartition", "cov", "corrcoef", "trapezoid",
         "add.reduce", "add.accumulate", "multiply.reduce", "multiply.accumulate",
         "maximum.reduce", "maximum.accumulate", "minimum.reduce", "minimum.accumulate",
     ),

@@ -1,4 +1,4 @@
-"""np.trapezoid (np.trapz before NumPy 2): NumPy's own steps on tracked values, so the values are
+"""np.trapezoid: NumPy's own steps on tracked values, so the values are
 NumPy's and the gradients (in y, x and dx) come from diff, arithmetic and sum."""
 from __future__ import annotations
 
@@ -23,6 +23,5 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     return np.sum(d * (y[tuple(upper)] + y[tuple(lower)]) / 2.0, axis=axis)
 
 
-for _name in ("trapezoid", "trapz"):
-    if hasattr(np, _name):
-        implements(getattr(np, _name))(trapezoid)
+if hasattr(np, "trapezoid"):          # NumPy >= 2.0
+    implements(np.trapezoid)(trapezoid)
