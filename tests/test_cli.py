@@ -207,7 +207,7 @@ def test_plugins_show_conflicts_overrides_and_unknown_disabled_names(capsys, mon
     for name, override in (("yota-p", False), ("yota-q", False), ("yota-r", True)):
         module = __import__("types").ModuleType(name)
         module.yota_register_primitives = yota.hookimpl(
-            lambda registry, o=override: (registry.implement(np.i0, seven),
+            lambda registry, o=override: (registry.implement(np.ediff1d, seven),
                                           registry.implement(np.sinc, seven, override=o)))
         fresh_plugins._explicit.append((name, module))
     monkeypatch.setenv("YOTA_DISABLE_PLUGINS", "yota-nope")
@@ -215,7 +215,7 @@ def test_plugins_show_conflicts_overrides_and_unknown_disabled_names(capsys, mon
         fresh_plugins.reload()
     code, out = run_cli(capsys, "plugins")
     assert code == 0
-    assert ("conflict: yota: plugins 'yota-p', 'yota-q' and 'yota-r' all implement numpy.i0, "
+    assert ("conflict: yota: plugins 'yota-p', 'yota-q' and 'yota-r' all implement numpy.ediff1d, "
             "so none of their versions is used") in out
     assert ("override: yota: plugin 'yota-r' overrides numpy.sinc (override=True); the versions "
             "of 'yota-core', 'yota-p' and 'yota-q' are not used") in out

@@ -148,8 +148,8 @@ def test_pad_with_a_tracked_constant_value(rng, total):
 
 
 def test_pad_refuses_unsupported_modes_clearly():
-    with pytest.raises(yota.YotaError, match=r"np\.pad mode='mean'.*supported modes"):
-        yota.grad(lambda x: np.pad(x, 1, mode="mean")[0], np.ones(3), dynamic=True)
+    with pytest.raises(yota.YotaError, match=r"np\.pad mode=<function.*supported modes"):
+        yota.grad(lambda x: np.pad(x, 1, mode=lambda *a, **k: None)[0], np.ones(3), dynamic=True)
     with pytest.raises(yota.YotaError, match=r"reflect_type='odd'"):
         yota.grad(lambda x: np.pad(x, 1, mode="reflect", reflect_type="odd")[0], np.ones(3),
                   dynamic=True)

@@ -22,7 +22,7 @@ KNOWN_PACKS = {
         "nansum", "nanmean", "nanvar", "nanstd", "nanmax", "nanmin", "ptp",
         "cumsum", "cumprod", "median", "percentile", "quantile", "average",
         "nancumsum", "nancumprod", "diff", "nanmedian", "nanpercentile", "nanquantile",
-        "sort", "partition", "argpartition", "cov", "corrcoef",
+        "sort", "partition", "argpartition", "cov", "corrcoef", "trapezoid",
         "add.reduce", "add.accumulate", "multiply.reduce", "multiply.accumulate",
         "maximum.reduce", "maximum.accumulate", "minimum.reduce", "minimum.accumulate",
     ),
@@ -30,7 +30,7 @@ KNOWN_PACKS = {
         "matmul", "dot", "inner", "outer", "tensordot", "einsum", "trace", "diag", "kron",
         "cross", "vdot", "inv", "solve", "det", "slogdet", "norm", "cholesky", "pinv", "eigh",
         "svd", "qr", "lstsq", "matrix_power", "multi_dot", "eigvalsh", "svdvals", "matrix_rank",
-        "cond",
+        "cond", "eig", "eigvals", "polyfit",
     ),
     "yota-fft": (
         "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2",

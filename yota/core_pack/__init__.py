@@ -1,9 +1,11 @@
 """The core's own primitives, registered through the same hook as any third-party pack."""
 from ..hookspecs import hookimpl
 from ..kernel.primitive import stop_gradient
-from . import elementwise, fills, indexing, inplace, rearrange, shape
+from . import (elementwise, fills, indexing, inplace, polynomials, ranges, rearrange, sets, shape,
+               signals)
 
-MODULES = (elementwise, shape, indexing, inplace, rearrange, fills)
+MODULES = (elementwise, shape, indexing, inplace, rearrange, fills, ranges, signals, polynomials,
+           sets)
 
 
 @hookimpl

@@ -221,10 +221,72 @@ def pad(array, pad_width, mode="constant", **kwargs):
                 index = np.pad(np.arange(np.shape(array)[ax]), (before, after), mode=mode)
                 out = getitem_(out, _along(ax, index))
         return out if out is not array else copy_array(array)
+    if mode in _STAT_MODES:
+        return _pad_with_statistic(array, width, _STAT_MODES[mode], kwargs.get("stat_length"))
+    if mode == "linear_ramp":
+        return _pad_linear_ramp(array, width, kwargs.get("end_values", 0))
     raise YotaError(
         f"yota: np.pad mode={mode!r} has no yota implementation; supported modes are "
-        "'constant', 'empty', 'edge', 'reflect', 'symmetric' and 'wrap' (compose others from "
-        "np.concatenate and reductions)")
+        "'constant', 'empty', 'edge', 'reflect', 'symmetric', 'wrap', 'mean', 'median', "
+        "'minimum', 'maximum' and 'linear_ramp' (compose others from np.concatenate and "
+        "reductions)")
+
+
+# Statistics of the edge region, through NumPy's reductions (the reductions pack's rules).
+_STAT_MODES = {"mean": np.mean, "median": np.median, "minimum": np.min, "maximum": np.max}
+
+
+def _pad_with_statistic(array, width, stat, stat_length):
+    """Axis by axis, as NumPy pads: the statistic of the first (last) ``stat_length`` entries,
+    repeated over the border; later axes see the borders of earlier ones."""
+    ndim = np.ndim(array)
+    lengths = _pairs(stat_length, ndim, "stat_length") if stat_length is not None else None
+    out = array
+    for ax, (before, after) in enumerate(width):
+        if not (before or after):
+            continue
+        n = np.shape(out)[ax]
+        lo, hi = (n, n) if lengths is None else (min(int(lengths[ax][0]), n),
+                                                 min(int(lengths[ax][1]), n))
+        parts = []
+        if before:
+            edge = stat(out[_along(ax, slice(0, lo))], axis=ax, keepdims=True)
+            parts.append(np.repeat(edge, before, axis=ax))
+        parts.append(out)
+        if after:
+            edge = stat(out[_along(ax, slice(n - hi, n))], axis=ax, keepdims=True)
+            parts.append(np.repeat(edge, after, axis=ax))
+        out = concatenate_(parts, axis=ax)
+    return out
+
+
+def _pad_linear_ramp(array, width, end_values):
+    """Ramps from the end values to the edge, as NumPy's linspace(end, edge, width,
+    endpoint=False) (reversed after the array)."""
+    ndim = np.ndim(array)
+    ends = _pairs(end_values, ndim, "end_values")
+    dtype = np.result_type(_dtype(array))
+    out = array
+    for ax, (before, after) in enumerate(width):
+        if not (before or after):
+            continue
+        n = np.shape(out)[ax]
+        shape = [1] * ndim
+        shape[ax] = -1
+        parts = []
+        if before:
+            end = np.asarray(ends[ax][0], dtype)
+            edge = out[_along(ax, slice(0, 1))]
+            parts.append(np.arange(before, dtype=dtype).reshape(shape) * ((edge - end) / before)
+                         + end)
+        parts.append(out)
+        if after:
+            end = np.asarray(ends[ax][1], dtype)
+            edge = out[_along(ax, slice(n - 1, n))]
+            ramp = np.arange(after, dtype=dtype).reshape(shape) * ((edge - end) / after) + end
+            parts.append(flip(ramp, axis=ax))
+        out = concatenate_(parts, axis=ax)
+    return out
 
 
 # --- selecting ---------------------------------------------------------------------------------
@@ -367,6 +429,41 @@ def delete(arr, obj, axis=None):
     keep = np.ones(np.shape(arr)[ax], dtype=bool)
     keep[_concrete_ints(obj) if not isinstance(obj, slice) else obj] = False
     return getitem_(arr, _along(ax, keep))
+
+
+@implements(np.insert)
+def insert(arr, obj, values, axis=None):
+    """NumPy's own insert run on positions: which element of ``arr`` or of ``values`` lands
+    where (values broadcast as NumPy broadcasts them), then one gather."""
+    if type(obj) is Tracked:
+        obj = _concrete_ints(obj)
+    shape, vshape = np.shape(arr), np.shape(values)
+    size = int(np.prod(shape, dtype=int))
+    positions = np.insert(np.arange(size).reshape(shape), obj,
+                          size + np.arange(int(np.prod(vshape, dtype=int))).reshape(vshape),
+                          axis=axis)
+    dtype = np.result_type(_dtype(arr))
+    pool = concatenate_([ravel(arr), ravel(values).astype(dtype) if type(values) is Tracked
+                         else np.ravel(np.asarray(values, dtype))])
+    return getitem_(pool, positions)
+
+
+@implements(np.rollaxis)
+def rollaxis(a, axis, start=0):
+    """A transpose: NumPy's axis order, from np.rollaxis on the axes' numbers."""
+    n = np.ndim(a)
+    axes = list(range(n))
+    ax = _axes(axis, n)[0]
+    if not -n <= start <= n:
+        raise np.exceptions.AxisError(f"start arg requires {-n} <= start < {n + 1}")
+    start = start + n if start < 0 else start
+    if ax < start:
+        start -= 1
+    if ax == start:
+        return a[...]
+    axes.remove(ax)
+    axes.insert(start, ax)
+    return transpose_(a, tuple(axes))
 
 
 @implements(np.block)

@@ -93,7 +93,7 @@ _ARRAY_MESSAGE = (
     "yota: converting a tracked value that carries a gradient to a plain ndarray (np.asarray, "
     "np.array, indexing a plain array with it, or a NumPy function yota does not intercept) "
     "would silently drop its gradient. Use NumPy functions on it directly (np.stack instead of "
-    "np.array([...])), or wrap the computation in a @yota.primitive with a gradient rule; to "
+    "np.array([...]), or np.array([...], like=x) with x any tracked value), or wrap the computation in a @yota.primitive with a gradient rule; to "
     "use the value without its gradient on purpose, write np.asarray(yota.stop_gradient(x)). "
     "Writing a tracked value into a plain ndarray (buf[i] = value) lands here too: make the "
     "buffer tracked (buf = np.zeros_like(x), or np.zeros(shape, like=x)) and write into it, or "
@@ -312,6 +312,15 @@ class Tracked:
     def put(self, indices, values, mode="raise"):
         np.put(self, indices, values, mode=mode)
 
+    def partition(self, kth, axis=-1, kind="introselect", order=None):
+        """In place, as ndarray.partition: recorded as a write of np.partition(x, kth)."""
+        self[...] = np.partition(self, kth, axis=axis)
+
+    @property
+    def flat(self):
+        """x.flat[i] reads np.ravel(x)[i]; x.flat[i] = v writes the elements it names."""
+        return _Flat(self)
+
     def sort(self, *args, **kwargs):
         raise InPlaceError("yota: ndarray.sort() sorts in place, which cannot be recorded; "
                            "use y = np.sort(x) instead")
@@ -340,3 +349,27 @@ class Tracked:
 
     def __deepcopy__(self, memo):
         return np.copy(self)
+
+
+class _Flat:
+    """The ``flat`` view of a tracked array: indexing, assignment, iteration and len."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, base):
+        self.base = base
+
+    def __getitem__(self, index):
+        return np.ravel(self.base)[index]
+
+    def __setitem__(self, index, value):
+        base = self.base
+        positions = np.arange(base.size).reshape(-1)[index]
+        self.base[np.unravel_index(positions, base.shape)] = value
+
+    def __iter__(self):
+        return iter(np.ravel(self.base))
+
+    def __len__(self):
+        return self.base.size
+

@@ -69,6 +69,11 @@ class Jacobian(Transform):
 
     def describe(self, traced, ex):
         out = traced.output
+        if type(out) in (tuple, list) and out:   # a tuple of arrays: one Jacobian per output
+            return tuple(self.blocks(traced, ex, o) for o in out)
+        return self.blocks(traced, ex, out)
+
+    def blocks(self, traced, ex, out):
         float_output(self.name, traced.fn, out)
         structure = traced.structure
         per_arg = [structure[i] or [] for i in traced.nums]
@@ -88,7 +93,8 @@ class jacobian(Transformed):
 
     The result has shape ``out.shape + arg.shape``: a tuple of such arrays for a tuple of
     argnums (or ``argnums=None``, every argument), a dict ``path -> array`` for an
-    attrs/list/dict argument. The forward pass is traced once and one backward pass recorded
+    attrs/list/dict argument. A function returning a tuple of arrays gets a tuple with one
+    such result per output. The forward pass is traced once and one backward pass recorded
     per output element; in static mode the whole Jacobian is one compiled graph (up to
     STATIC_ROWS_MAX output elements). Nested in another derivative (``jacobian(jacobian(f))``,
     a Jacobian inside ``grad``) the rows are recorded for the outer tape.

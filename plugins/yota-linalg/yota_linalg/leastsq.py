@@ -185,3 +185,27 @@ def cond(x, p=None):
 IMPLEMENTS.update({np.linalg.pinv: pinv, np.linalg.lstsq: lstsq,
                    np.linalg.matrix_rank: matrix_rank, np.linalg.cond: cond})
 PRIMITIVES = (pinv_p, lstsq_x, lstsq_residuals, lstsq_s, lstsq_rank, matrix_rank_p)
+
+
+# --- polyfit -------------------------------------------------------------------------------------
+def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
+    """np.polyfit's coefficients, by NumPy's steps (Vandermonde matrix, columns scaled to unit
+    norm, lstsq): differentiable in y, x and w. full= and cov= are not supported."""
+    if full or cov:
+        raise TypeError("yota-linalg: numpy.polyfit(full=True or cov=...) is not supported on "
+                        "tracked values; the coefficients alone are")
+    order = int(deg) + 1
+    if deg < 0 or np.ndim(x) != 1 or np.ndim(y) not in (1, 2) or len(x) != len(y):
+        raise ValueError("expected deg >= 0, 1-D x and y of x's length (1-D or 2-D)")
+    if rcond is None:
+        rcond = len(x) * np.finfo(np.result_type(getattr(x, "dtype", float), float)).eps
+    lhs, rhs = np.vander(x, order), y
+    if w is not None:
+        lhs = lhs * np.reshape(w, (-1, 1))
+        rhs = rhs * (np.reshape(w, (-1, 1)) if np.ndim(y) == 2 else w)
+    scale = np.sqrt(matmul(np.ones(len(x)), lhs * lhs))
+    c = lstsq_x(lhs / scale, rhs, rcond=rcond)
+    return c / np.reshape(scale, (-1, 1)) if np.ndim(y) == 2 else c / scale
+
+
+IMPLEMENTS[np.polyfit] = polyfit

@@ -3,7 +3,7 @@
 np.sum, mean, prod, max/amax, min/amin, var, std (``axis``, ``keepdims``, ``dtype``, ``ddof``,
 ``where``, ``initial``), the nan-ignoring forms, ptp, average, np.add/multiply/maximum/minimum
 .reduce and .accumulate, cumsum, cumprod, diff, median, quantile, percentile (every method), cov,
-corrcoef, sort, partition, argpartition; and ``logsumexp``:
+corrcoef, sort, partition, argpartition, trapezoid; and ``logsumexp``:
 
     from yota_reductions import logsumexp
 
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from yota import hookimpl
 
-from . import covariance, extrema, numpy_api, products, quantiles, scans, sorting, sums
+from . import (covariance, extrema, integrals, numpy_api, products, quantiles, scans, sorting,
+               sums)
 from .logsumexp import logsumexp, shifted_exp
 
 __all__ = ["logsumexp"]

@@ -1,0 +1,68 @@
+"""Fuzzing the functions of issue 14: random chains of them (on 1-D arrays, each step smooth) in
+both modes against finite differences, first and second order. Kept apart from test_fuzz.py's
+general program fuzzer; YOTA_FUZZ_EXAMPLES sets the number of examples."""
+import os
+
+import numpy as np
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+import yota
+from yota.testing import check_grads
+
+EXAMPLES = int(os.environ.get("YOTA_FUZZ_EXAMPLES", "15"))
+KERNEL = np.array([0.5, -1.0, 0.25])
+COEFFS = np.array([0.3, -0.5, 1.0])
+
+# Each step maps a 1-D array (length >= 3) to a 1-D array (length >= 3), smoothly.
+STEPS = {
+    "convolve_same": lambda a: np.convolve(a, KERNEL, "same"),
+    "convolve_full": lambda a: np.convolve(np.tanh(a), KERNEL),
+    "correlate_full": lambda a: np.correlate(a, KERNEL, "full"),
+    "correlate_self": lambda a: np.correlate(a, np.sin(a[:3]), "same"),
+    "gradient": lambda a: np.gradient(a),
+    "gradient2": lambda a: np.gradient(a, 0.5, edge_order=2),
+    "linspace": lambda a: np.linspace(a[0], a[-1], 4) * a[1],
+    "geomspace": lambda a: np.geomspace(1.0 + a[0] ** 2, 2.0 + a[-1] ** 2, 4),
+    "polyval": lambda a: np.polyval(COEFFS, a),
+    "polyval_p": lambda a: np.polyval(a[:3], np.array([0.5, -1.0, 2.0])),
+    "vander": lambda a: np.ravel(np.vander(np.tanh(a[:3]), 3)),
+    "i0": lambda a: np.i0(np.tanh(a)),
+    "sinc": lambda a: np.sinc(0.3 * a),
+    "pad_mean": lambda a: np.pad(a, (1, 2), mode="mean"),
+    "pad_ramp": lambda a: np.pad(a, 2, mode="linear_ramp", end_values=(0.5, -1.0)),
+    "insert": lambda a: np.insert(a, 1, a[0] * 2.0),
+    "bincount": lambda a: np.bincount(np.arange(len(a)) % 3, weights=a, minlength=3),
+    "trapezoid": lambda a: np.stack([np.trapezoid(a), np.trapezoid(a ** 2, dx=0.5),
+                                     np.sum(a)]),
+    "eigvals": lambda a: np.abs(np.linalg.eigvals(np.reshape(a[:3], (1, 3)) * np.ones((3, 1))
+                                                  + np.diag([1.0, 3.0, 5.0]))),
+}
+
+
+@st.composite
+def chains(draw):
+    n = draw(st.integers(3, 6))
+    names = draw(st.lists(st.sampled_from(sorted(STEPS)), min_size=1, max_size=3))
+    return n, names
+
+
+def program(names):
+    def f(x):
+        for name in names:
+            x = STEPS[name](x)
+        return np.sum(np.sin(x))
+    f.__name__ = "->".join(names)
+    return f
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(chain=chains(), seed=st.integers(0, 2 ** 16))
+def test_random_chains_of_functions(chain, seed):
+    n, names = chain
+    note(names)
+    x = np.random.default_rng(seed).normal(size=n)
+    f = program(names)
+    np.testing.assert_allclose(yota.value_and_grad(f)(x)[0], f(x), rtol=1e-10)
+    check_grads(f, x, order=2, rtol=1e-4, atol=1e-5)
