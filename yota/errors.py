@@ -51,3 +51,15 @@ def reject_out(name, out):
             f"yota: numpy.{name}(..., out=...) writes into an array in place, which cannot be "
             "recorded; drop out= and use the returned value"
         )
+
+
+def a_or_an(word):
+    """``word`` with its indefinite article, for messages: ``a_or_an(type(x).__name__)`` gives
+    "an int", "a float", "an Adam", "a ndarray"... (a vowel sound by its first letter; "an
+    ndarray" is how NumPy's own messages read it)."""
+    word = str(word)
+    first = word[:1].lower()
+    vowel = first in "aeiou" or word.startswith(("nd", "NaN", "SGD", "RMS", "MLP"))
+    if word.lower().startswith(("uint", "uni", "use", "one")):   # "a uint8", "a user class"
+        vowel = False
+    return f"{'an' if vowel else 'a'} {word}"

@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from . import tree
-from .errors import InputError, NotScalarError, YotaError
+from .errors import InputError, NotScalarError, YotaError, a_or_an
 from .kernel.tape import tracing
 from .kernel.tracked import Tracked
 from .packs.host import ensure_loaded
@@ -88,7 +88,7 @@ def _wrap_argument(tape, f, i, arg, explicit):
         if kind in ("complex", "object"):
             where = f"argument {i}" + (f" at path {path!r}" if path else "")
             raise InputError(
-                f"yota: {_fn_name(f)} was given a {kind} array as {where}; yota differentiates "
+                f"yota: {_fn_name(f)} was given {a_or_an(kind)} array as {where}; yota differentiates "
                 f"real floating-point arrays. Pass float32/float64 values"
                 + (" (take .real/.imag or abs as needed)" if kind == "complex" else "")
             )
@@ -100,14 +100,15 @@ def _wrap_argument(tape, f, i, arg, explicit):
             )
         if explicit and path == ():  # a plain object, a dataclass, a string, None...
             raise InputError(
-                f"yota: argument {i} of {_fn_name(f)} is a {type(leaf).__name__}, which yota "
-                "cannot differentiate: it walks floats, float arrays, attrs classes, lists, "
-                "tuples and dicts of them. Make the class an attrs class (@attrs.define) or "
-                "pass its arrays, or leave the argument out of argnums"
+                f"yota: argument {i} of {_fn_name(f)} is {a_or_an(type(leaf).__name__)}, which yota "
+                "cannot differentiate: it walks floats, float arrays, attrs and dataclass "
+                "instances, lists, tuples and dicts of them. Make the class an attrs class "
+                "(@attrs.define) or a dataclass, or pass its arrays, or leave the argument out "
+                "of argnums"
             )
         return leaf
 
-    wrapped = tree.map_leaves(wrap, arg)
+    wrapped = tree.map_leaves(wrap, arg, trainable=True)
     return wrapped, inputs
 
 
@@ -162,7 +163,7 @@ def check_scalar_output(f, out):
     else:
         kind = type(value).__name__
     if kind != "float" or shape != ():
-        what = f"an array of shape {shape}" if shape != () else f"a {kind}"
+        what = f"an array of shape {shape}" if shape != () else a_or_an(kind)
         hint = (
             "reduce it to one number, e.g. np.sum(...) or np.mean(...), or use yota.vjp for "
             "non-scalar outputs" if shape != () else

@@ -167,28 +167,21 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
     first, later = backends.plan(getattr(spec, "backend", None))
     CACHE.misses += 1
     log.info("yota: tracing %s (%s)", name, reason)
+    failed = False
     try:
-        try:
-            variant = compile_variant(f, args, kwargs, argnums, inputs, build, backend=first)
-        except TooLarge:
-            raise
-        except Exception as exc:
-            # Code may need its constant arrays as ndarrays (np.asarray(X), ndarray[y]):
-            # try again with them baked in and guarded by their values.
-            log.info("yota: tracing %s again with its non-differentiated arrays as "
-                     "constants (tracing them as inputs failed with %s: %s)",
-                     name, type(exc).__name__, exc)
-            variant = compile_variant(f, args, kwargs, argnums, inputs, build, lift=False,
-                                      backend=first)
+        variant = _compile_twice(f, args, kwargs, argnums, inputs, build, name, first)
     except Exception as exc:
-        # The user's own error comes out of dynamic mode unchanged; otherwise remember that
-        # this signature runs dynamically.
+        failed = True
+        log.info("yota: static tracing of %s failed with %s: %s", name, type(exc).__name__, exc)
+    if failed:
+        # The user's own error comes out of dynamic mode unchanged, and alone: dynamic mode
+        # runs outside the handler, so the static attempts are not chained to it. Otherwise
+        # remember that this signature runs dynamically.
         result = dynamic()
         entry = entry or Entry(_refs(f))
         entry.dynamic = True
         CACHE.put(key, entry)
-        log.info("yota: %s runs in dynamic mode for this signature: static tracing failed "
-                 "with %s: %s", name, type(exc).__name__, exc)
+        log.info("yota: %s runs in dynamic mode for this signature", name)
         return result
     r = variant.fn(*inputs)
     if r.__class__ is int:
@@ -205,6 +198,20 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs):
     if later is not None and variant.backend != later.name:
         variant.note = tiers.promote(entry, variant, later, _fname(name))
     return r
+
+
+def _compile_twice(f, args, kwargs, argnums, inputs, build, name, backend):
+    """Compile with the non-differentiated arrays as inputs; if that fails, once more with them
+    as constants guarded by value (code may need them as ndarrays: np.asarray(X), table[y])."""
+    try:
+        return compile_variant(f, args, kwargs, argnums, inputs, build, backend=backend)
+    except TooLarge:
+        raise
+    except Exception as exc:
+        log.info("yota: tracing %s again with its non-differentiated arrays as "
+                 "constants (tracing them as inputs failed with %s: %s)",
+                 name, type(exc).__name__, exc)
+    return compile_variant(f, args, kwargs, argnums, inputs, build, lift=False, backend=backend)
 
 
 def _refs(f):

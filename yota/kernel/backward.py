@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import NoRuleError, RuleError
+from ..errors import NoRuleError, RuleError, a_or_an
 from .primitive import describe_argument
 from .tracked import Tracked
 from .unbroadcast import astype, real, sum_to
@@ -135,7 +135,7 @@ def _fit(g, arg, prim, argnum):
         if gdtype.kind not in "fiubc":
             raise RuleError(
                 f"yota: the gradient rule of {prim.name} for argument {argnum} returned dtype "
-                f"{gdtype} for a {arg.dtype} argument"
+                f"{gdtype} for {a_or_an(arg.dtype)} argument"
             )
         g = astype(g, arg.dtype)
     return g
