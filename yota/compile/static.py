@@ -10,6 +10,7 @@ import logging
 import threading
 import warnings
 
+from ..errors import user_stacklevel
 from ..kernel.tape import current_depth
 from ..tracing import _fn_name
 from . import backends, passes, tiers
@@ -109,8 +110,8 @@ def lower(backend, program, template, name, fname):
             note = f"{backend.name} raised {type(exc).__name__}: {exc}"
             message = (f"yota: {name} runs on the numpy backend: the {backend.name!r} backend "
                        f"raised {type(exc).__name__}: {exc}. Results are unaffected")
-            log.warning(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
+            log.info(message)   # reported once, by the warning
+            warnings.warn(message, RuntimeWarning, stacklevel=user_stacklevel())
     fn, src = backends.NUMPY.lower(program, template, fname)
     return Variant(fn, src, program, template, name, backends.NUMPY.name, note)
 
@@ -226,8 +227,8 @@ def _fall_back(f, name, entry, fid, why):
     message = (f"yota: {name} falls back to dynamic mode: {why}. Its results stay correct; "
                "to compile it, pass the values it branches on as arguments, or call "
                "grad(..., dynamic=True) to silence this warning")
-    log.warning(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=6)  # the caller of grad
+    log.info(message)   # reported once, by the warning
+    warnings.warn(message, RuntimeWarning, stacklevel=user_stacklevel())  # the caller of grad
 
 
 _warned_unsupported = set()
