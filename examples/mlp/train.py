@@ -1,8 +1,11 @@
 """Train a small MLP on scikit-learn's 8x8 digits with yota.
 
-The model is a plain attrs class, the forward pass is plain NumPy, and one line updates it:
+The model is a plain attrs class, the forward pass is plain NumPy, and one line updates it,
+differentiating the model only (argument 0; the batch gets no gradient):
 
-    model = opt(model, grad(loss, model, X, y))
+    model, value = opt.minimize(loss, model, X, y)
+
+which is ``opt.step(model, grad(loss, model, X, y, argnums=0))``.
 
 Run ``python examples/mlp/train.py --help`` for the options; the defaults reach about 97% test
 accuracy in a few seconds. ``--data file.npz`` trains on your own arrays instead (X_train,
@@ -19,7 +22,7 @@ import time
 import attrs
 import numpy as np
 
-from yota import YotaError, grad, optim
+from yota import YotaError, optim
 from yota.compile.backends import check as check_backend
 from yota_nn import cross_entropy, relu
 
@@ -144,8 +147,8 @@ def train(model, data, *, epochs, batch_size, opt, seed=0, dynamic=False, progre
                 idx = order[i:i + batch_size]
                 X, y = X_train[idx], y_train[idx]
                 correct += np.sum(np.argmax(model(X), axis=1) == y)
-                model = opt(model, grad(loss, model, X, y, dynamic=dynamic, backend=backend))
-                total_loss += float(opt.last_value) * len(idx)
+                model, value = opt.minimize(loss, model, X, y, dynamic=dynamic, backend=backend)
+                total_loss += float(value) * len(idx)
                 seen += len(idx)
                 bar.update(1)
                 bar.set_postfix({"loss": f"{total_loss / seen:.4f}",
