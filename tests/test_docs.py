@@ -93,3 +93,23 @@ def test_an_error_inside_a_rule_names_the_rule_and_the_primitive(dynamic):
     assert ("yota: raised by the gradient rule test_an_error_inside_a_rule_names_the_rule_and_"
             "the_primitive.<locals>.cube_grad of primitive cube for argument 0"
             ) in exc.value.__notes__
+
+
+def _cli(*argv):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YOTA_")}
+    return subprocess.run([sys.executable, "-m", "yota", *argv], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300).stdout
+
+
+def test_writing_a_pack_shows_current_output():
+    """The guide's sample output, as the commands print it today (with every pack of this
+    repository installed, yota plugins lists more packs than the guide's two)."""
+    text = (ROOT / "docs" / "writing-a-pack.md").read_text()
+    plugins = re.search(r"yota plugins +# or.*?\n```\n\n```\n(.*?)```", text, re.S).group(1)
+    actual = _cli("plugins").splitlines()
+    for line in plugins.splitlines():
+        if line and not line.endswith("pack(s) loaded"):
+            assert line in actual, f"docs/writing-a-pack.md shows {line!r}; yota plugins prints " \
+                                   f"{actual}"
+    rules = re.search(r"yota rules scipy\.special\.jv\n```\n\n```\n(.*?)```", text, re.S).group(1)
+    assert _cli("rules", "scipy.special.jv") == rules
