@@ -54,7 +54,7 @@ TABLE = np.ones(5)
 @pytest.mark.parametrize("dynamic", [True, False], ids=["dynamic", "static"])
 @pytest.mark.parametrize("f, cause", [
     (lambda x: np.sum(np.asarray(x)), r"^yota: np\.asarray\(\.\.\.\) converts it to a plain "
-                                      r"ndarray \(`.*`, test_docs\.py:\d+\)\. Converting a "),
+                                      r"ndarray \(`.*`, test_docs\.py:\d+\); converting a "),
     (lambda x: np.sum(TABLE[x]), r"^yota: indexing a plain array with it converts it"),
     (lambda x: np.sum(np.vectorize(lambda v: v * 2)(x)),
      r"^yota: numpy\.vectorize converts its arguments with np\.asarray and yota does not "

@@ -142,7 +142,7 @@ def _array_message():
             cause = f"{calls[0]}(...) converts it to a plain ndarray"
         where = f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
         cause += f" (`{line}`, {where})" if line else f" ({where})"
-    return f"yota: {cause}. C{_ARRAY_MESSAGE[len('yota: c'):]}"
+    return f"yota: {cause}; {_ARRAY_MESSAGE[len('yota: '):]}"
 
 
 def _public_numpy_name(module, name):
