@@ -80,10 +80,10 @@ def assert_clean():
     (lambda x: x * 2.0, r"must return a scalar float.*array of shape \(3,\).*np\.sum"),
     (lambda x: x[:1] * 2.0, r"array of shape \(1,\)"),
     (lambda x: np.reshape(np.sum(x), (1, 1)), r"array of shape \(1, 1\)"),
-    (lambda x: 3, r"returned a int"),
-    (lambda x: np.int64(3), r"returned a int"),
-    (lambda x: np.array(3), r"returned a int"),
-    (lambda x: np.sum(x > 0), r"returned a int"),
+    (lambda x: 3, r"returned an int"),
+    (lambda x: np.int64(3), r"returned an int"),
+    (lambda x: np.array(3), r"returned an int"),
+    (lambda x: np.sum(x > 0), r"returned an int"),
     (lambda x: True, r"returned a bool"),
     (lambda x: x[0] > 0, r"returned a bool"),
     (lambda x: "loss", r"returned a str"),
@@ -136,8 +136,7 @@ class Model:
     (None, r"argument 0 of .* is a NoneType.*leave the argument out of argnums"),
     ("text", r"argument 0 of .* is a str"),
     (Plain(), r"argument 0 of .* is a Plain.*attrs class \(@attrs\.define\)"),
-    (Data(np.ones(3)), r"argument 0 of .* is a Data.*attrs class"),
-], ids=["int array", "bool array", "int", "None", "str", "plain object", "dataclass"])
+], ids=["int array", "bool array", "int", "None", "str", "plain object"])
 def test_an_argument_named_in_argnums_must_be_differentiable(arg, match, mode):
     assert_refused(InputError, match, lambda a, x: np.sum(x * x), arg, np.ones(3), mode=mode,
                    argnums=0)
@@ -151,8 +150,10 @@ def test_object_arguments_are_refused_with_their_path(arg, match, mode):
     assert_refused(InputError, match, lambda a, x: np.sum(x * x), arg, np.ones(3), mode=mode)
 
 
+@pytest.mark.filterwarnings("ignore:.*holding float arrays:RuntimeWarning")
 def test_arguments_that_carry_no_gradient_are_constants(mode):
-    """Integer arrays, None, strings and objects yota does not walk get ``None``; the function
+    """Integer arrays, None, strings and objects yota does not walk get ``None`` (a plain object
+    holding float arrays with one warning: it may be a model yota cannot see into); the function
     still sees them as they are."""
     x = np.array([1.0, 2.0])
     seen = {}
@@ -165,7 +166,8 @@ def test_arguments_that_carry_no_gradient_are_constants(mode):
     args = (x, np.arange(2), None, "name", plain, Data(np.ones(2)))
     value, g = grad(f, *args, mode=mode)
     assert value == 5.0 and g[0].tolist() == [2.0, 4.0]
-    assert list(g)[1:] == [None] * 5
+    assert list(g)[1:5] == [None] * 4
+    assert g[5] == {}   # a dataclass is walked like an attrs instance; W does not reach the loss
     assert seen["obj"] is plain and seen["name"] == "name"
 
 
@@ -238,7 +240,7 @@ def test_nan_and_inf_propagate_without_an_exception(mode):
     (lambda x: complex(x[0]).real * x[1], r"complex\(x\)"),
     (lambda x: math.exp(x[0]) * x[1], r"float\(x\)"),
     (lambda x: float("%f" % x[0]) * x[1], r"float\(x\)"),
-    (lambda x: float(f"{x[0]:.3f}") * x[1], r"x\.item\(\)"),
+    (lambda x: float(f"{x[0]:.3f}") * x[1], r'f"\{x:\.3f\}"'),
 ], ids=["float", "item", "item(i)", "tolist", "complex", "math.exp", "% format", "f-string"])
 def test_python_numbers_from_values_with_a_gradient_are_refused(f, call, mode):
     err = assert_refused(ConcretizationError, call + r".*silently drop.*math\.\* functions.*"

@@ -116,14 +116,32 @@ def test_rules_show_a_missing_rule(capsys, yota_register_pack):
     assert "argument 0 (x): rule" in out and "argument 1 (s): NO RULE" in out
 
 
+def run_cli_err(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def test_rules_of_an_unknown_name(capsys, yota_disable_packs):
-    code, out = run_cli(capsys, "rules", "frobnicate")
-    assert code == 1
-    assert out.startswith("yota rules: frobnicate has no yota implementation")
+    code, out, err = run_cli_err(capsys, "rules", "frobnicate")
+    assert code == 1 and out == ""   # errors go to stderr
+    assert err.startswith("yota rules: frobnicate has no yota implementation")
     yota_disable_packs("yota-linalg")
-    code, out = run_cli(capsys, "rules", "np.linalg.inv")
-    assert code == 1
-    assert "it is provided by the yota-linalg pack" in out
+    code, out, err = run_cli_err(capsys, "rules", "np.linalg.inv")
+    assert code == 1 and out == ""
+    assert "it is provided by the yota-linalg pack" in err
+
+
+def test_rules_needs_a_name_or_all(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["rules"])
+    assert exc.value.code == 2 and "give a NAME or --all" in capsys.readouterr().err
+
+
+def test_rules_all_lists_every_pack(capsys):
+    code, out, _ = run_cli_err(capsys, "rules", "--all")
+    assert code == 0
+    assert "yota-core (" in out and "  numpy.sin: argument 0 (x): rule" in out
 
 
 def test_version_and_help(capsys):
@@ -180,16 +198,16 @@ def test_rules_never_suggest_installing_a_loaded_pack(capsys):
         "primitive named logsumexp:",
         "primitive yota-reductions:logsumexp",
         f"  provided by: yota-reductions {metadata.version('yota-reductions')}"]
-    code, out = run_cli(capsys, "rules", "np.linalg.frobnicate_inv")
-    assert code == 1 and "pip install" not in out
+    code, out, err = run_cli_err(capsys, "rules", "np.linalg.frobnicate_inv")
+    assert code == 1 and "pip install" not in err
 
 
 def test_rules_install_hint_works_from_this_repository(capsys, yota_disable_packs):
     yota_disable_packs("yota-linalg")
-    code, out = run_cli(capsys, "rules", "np.linalg.inv")
+    code, _, err = run_cli_err(capsys, "rules", "np.linalg.inv")
     assert code == 1
     assert ("install it with pip install yota-linalg (from a yota source checkout: "
-            "pip install -e plugins/yota-linalg)") in out
+            "pip install -e plugins/yota-linalg)") in err
     assert (Path(__file__).parents[1] / "plugins" / "yota-linalg" / "pyproject.toml").is_file()
 
 

@@ -16,7 +16,7 @@ def loss_of_array(x):
     (lambda x: (x > 0)[0], r"returned a bool"),
     (lambda x: "loss", r"returned a str"),
     (lambda x: None, r"returned a NoneType"),
-    (lambda x: 3, r"returned a int"),
+    (lambda x: 3, r"returned an int"),
     (lambda x: x[0] * 1j, r"returned a complex"),
 ])
 def test_loss_must_be_a_real_scalar_float(f, match):

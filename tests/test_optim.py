@@ -231,7 +231,7 @@ def test_argnum_picks_the_model_among_the_arguments():
     out = grad(loss, x, model, y, dynamic=True)
     new = SGD(0.1)(model, out, argnum=1)
     np.testing.assert_allclose(new.a, model.a - 0.1 * out[1][1][("a",)])
-    with pytest.raises(yota.InputError, match=r"SGD: the model is a Line but its gradient is a "
+    with pytest.raises(yota.InputError, match=r"SGD: the model is a Line but its gradient is an "
                                               r"ndarray.*argnum="):
         SGD(0.1)(model, out)  # argnum 0 is x's gradient
 
@@ -437,7 +437,7 @@ def test_freeze_pattern_that_matches_nothing_is_an_error():
     with pytest.raises(yota.InputError, match=r"freeze pattern \('layer',\) matches no float "
                                               r"field of the model \(fields: layers\.0\.W"):
         SGD(0.1, freeze=("layer",))(model, _grads_like(model, rng))
-    with pytest.raises(ValueError, match=r"freeze pattern 3 is a int; use a tuple path prefix"):
+    with pytest.raises(ValueError, match=r"freeze pattern 3 is an int; use a tuple path prefix"):
         SGD(0.1, freeze=[3])
 
 
@@ -494,7 +494,7 @@ def test_loading_another_optimizers_state_is_an_error():
     opt = Adam(0.1)
     opt({"w": np.zeros(2)}, {("w",): np.ones(2)})
     with pytest.raises(ValueError, match=r"SGD.load_state_dict: the state was saved by Adam, "
-                                         r"not SGD; load it into a Adam"):
+                                         r"not SGD; load it into an Adam"):
         SGD(0.1).load_state_dict(opt.state_dict())
     with pytest.raises(ValueError, match=r"no 'step' entry"):
         Adam(0.1).load_state_dict({})
@@ -516,7 +516,7 @@ def test_gradient_for_another_model_is_an_error():
     with pytest.raises(yota.InputError, match=r"argnum=3 but the gradient holds 1 argument"):
         sgd(model, GradientResult([{}]), lr=0.1, argnum=3)
     with pytest.raises(yota.InputError, match=r"gradient is a dict of field paths but the model "
-                                              r"is a ndarray"):
+                                              r"is an ndarray"):
         sgd(np.ones(2), {("a",): np.ones(2)}, lr=0.1)
 
 

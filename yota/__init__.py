@@ -10,6 +10,7 @@ from .kernel import Primitive, Tape, Tracked, defgrad, nondifferentiable, primit
 from .hookspecs import hookimpl
 from .packs import pack_primitive
 from .result import GradientResult
+from .tree import constant_field
 from .transforms import (checkpoint, grad, gradient, hessian, hvp, jacobian, show_code,
                          value_and_grad, vjp)
 from .compile import clear_cache
@@ -20,7 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "grad", "primitive", "defgrad", "nondifferentiable", "pack_primitive", "Primitive",
-    "GradientResult",
+    "GradientResult", "constant_field",
     "Tape", "Tracked", "hookimpl", "YotaError", "NoRuleError", "NotScalarError",
     "InPlaceError", "InputError", "RuleError", "PluginError", "ConcretizationError",
     "stop_gradient",

@@ -34,8 +34,15 @@ def main(argv=None):
     sub.add_parser("plugins", help="list the loaded packs (plugins), their primitives and "
                                        "the compile backends")
     rules = sub.add_parser("rules", help="show which pack provides a function and its rules")
-    rules.add_argument("name", help="e.g. sin, np.sum, numpy.linalg.inv, scipy.special.erf")
+    rules.add_argument("name", nargs="?",
+                       help="e.g. sin, np.sum, numpy.linalg.inv, scipy.special.erf")
+    rules.add_argument("--all", action="store_true",
+                       help="every function yota differentiates, per pack, with its rules")
+    rules.add_argument("--markdown", action="store_true",
+                       help="with --all: as the Markdown of docs/supported-functions.md")
     args = parser.parse_args(argv)
+    if args.command == "rules" and (args.name is None) == (not args.all):
+        parser.error("yota rules: give a NAME or --all")
     try:
         return _run(parser, args, sys.stdout)
     except BrokenPipeError:  # `yota plugins | head`
@@ -48,6 +55,8 @@ def _run(parser, args, out):
         return 0
     if args.command == "plugins":
         return cmd_plugins(out)
+    if args.command == "rules" and args.all:
+        return cmd_rules_all(out, args.markdown)
     if args.command == "rules":
         return cmd_rules(args.name, out)
     parser.print_help(out)
@@ -68,8 +77,9 @@ def cmd_plugins(out):
     try:
         plugins = _load()
     except Exception as exc:  # a diagnosis tool must not die of what it diagnoses
-        print(f"yota plugins: loading the packs raised {type(exc).__name__}: {exc}", file=out)
-        return 0
+        print(f"yota plugins: loading the packs raised {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return 1
     rows = [("PACK", "VERSION", "STATUS", "PRIMITIVES", "FUNCTIONS")]
     notes = []
     infos = sorted(plugins.PLUGINS.values(), key=lambda i: (i.name != plugins.CORE_NAME, i.name))
@@ -126,6 +136,8 @@ def display_name(key):
     """How a registry key reads: numpy.sin, numpy.linalg.inv, scipy.special.erf, ndarray.astype."""
     if isinstance(key, str):
         return f"ndarray.{key}"
+    if isinstance(key, tuple) and len(key) == 2 and key[0] == "like":   # np.zeros(s, like=x)
+        return f"{display_name(key[1])}(..., like=x)"
     if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], np.ufunc):
         return f"numpy.{key[0].__name__}.{key[1]}"
     if key in (operator.getitem, operator.setitem):
@@ -250,7 +262,7 @@ def cmd_rules(query, out):
             matches = [(f"primitive {pack}:{prim.name}", None, prim, pack) for pack, prim in near]
         else:
             print(missing_rule_message(query, short, REGISTRY.loaded)
-                  .replace("yota: ", "yota rules: ", 1), file=out)
+                  .replace("yota: ", "yota rules: ", 1), file=sys.stderr)
             return 1
     for name, key, impl, provider in matches:
         info = plugins.PLUGINS.get(provider)
@@ -274,6 +286,62 @@ def cmd_rules(query, out):
             print(f"  rules of {p.name}:", file=out)
             for line in describe_rules(p):
                 print(f"    {line}", file=out)
+    return 0
+
+
+# --- yota rules --all ----------------------------------------------------------------------------
+GENERATE = "python -m yota rules --all --markdown > docs/supported-functions.md"
+
+
+def supported_functions():
+    """``{pack: [(function, rules text)]}`` for every function yota differentiates: the NumPy and
+    SciPy functions the registry implements and the primitives packs export, sorted."""
+    by_pack = {}
+    exported = set()
+    for table in (REGISTRY.ufuncs, REGISTRY.functions):
+        for key, impl in table.items():
+            pack = REGISTRY.provider.get(key) or "unknown"
+            used = primitives_used_by(impl)
+            exported.update(id(p) for p in used)
+            by_pack.setdefault(pack, {})[display_name(key)] = _rules_text(impl, used)
+    for pack, prims in REGISTRY.by_pack.items():
+        for name, prim in prims.items():
+            if id(prim) not in exported:
+                by_pack.setdefault(pack, {})[f"{pack}:{name}"] = _rules_text(prim, [prim])
+    return {pack: sorted(rows.items()) for pack, rows in sorted(by_pack.items())}
+
+
+def _rules_text(impl, used):
+    if isinstance(impl, Primitive):
+        return "; ".join(describe_rules(impl))
+    if not used:
+        return "no primitive (computed from other functions)"
+    return " / ".join(f"{p.name}: " + "; ".join(describe_rules(p)) for p in used)
+
+
+def cmd_rules_all(out, markdown):
+    plugins = _load()
+    table = supported_functions()
+    if not markdown:
+        for pack, rows in table.items():
+            print(f"{pack} ({len(rows)} functions)", file=out)
+            for name, rules in rows:
+                print(f"  {name}: {rules}", file=out)
+        return 0
+    print("# Functions yota differentiates\n", file=out)
+    print(f"Generated from the registry by `{GENERATE}` with every pack of this repository "
+          "installed (`bash scripts/test.sh` installs them); do not edit by hand. "
+          "`yota rules NAME` shows one function.\n", file=out)
+    for pack, rows in table.items():
+        status = plugins.PLUGINS.get(pack)
+        print(f"## {pack} ({len(rows)} functions)\n", file=out)
+        if status is not None and getattr(status, "status", "loaded") != "loaded":
+            print(f"({status.status})\n", file=out)
+        print("| function | gradient rules |\n|---|---|", file=out)
+        for name, rules in rows:
+            cell = rules.replace("|", "\\|")
+            print(f"| `{name}` | {cell} |", file=out)
+        print(file=out)
     return 0
 
 

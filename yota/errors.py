@@ -1,4 +1,8 @@
 """The exceptions yota raises. Every message names the function, the argument and a way out."""
+import os
+import sys
+
+_YOTA_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 class YotaError(Exception):
@@ -51,3 +55,24 @@ def reject_out(name, out):
             f"yota: numpy.{name}(..., out=...) writes into an array in place, which cannot be "
             "recorded; drop out= and use the returned value"
         )
+
+
+def a_or_an(word):
+    """``word`` with its indefinite article, for messages: ``a_or_an(type(x).__name__)`` gives
+    "an int", "a float", "an Adam", "a ndarray"... (a vowel sound by its first letter; "an
+    ndarray" is how NumPy's own messages read it)."""
+    word = str(word)
+    first = word[:1].lower()
+    vowel = first in "aeiou" or word.startswith(("nd", "NaN", "SGD", "RMS", "MLP"))
+    if word.lower().startswith(("uint", "uni", "use", "one")):   # "a uint8", "a user class"
+        vowel = False
+    return f"{'an' if vowel else 'a'} {word}"
+
+
+def user_stacklevel():
+    """The ``stacklevel`` for ``warnings.warn`` called from the function calling this one that
+    points at the first frame outside yota: a warning names the user's line, not yota's."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_YOTA_DIR):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -40,8 +40,10 @@ import numbers
 import numpy as np
 
 from . import tree
-from .errors import InputError
+from .errors import InputError, a_or_an
+from .kernel.tracked import Tracked
 from .result import GradientResult
+from .transforms import grad
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSProp", "sgd",
@@ -139,6 +141,8 @@ def cosine(lr, total, warmup=0, final=0.0):
 
 
 def _positive(where, name, x):
+    if type(x) is Tracked:   # a learning rate being differentiated (meta-learning)
+        return x
     if isinstance(x, bool) or not isinstance(x, numbers.Real) or not x >= 0:
         raise ValueError(f"yota.optim.{where}: {name} must be a number >= 0, got {x!r}")
     return float(x)
@@ -169,7 +173,7 @@ def _path_matcher(who, patterns):
             tests.append(lambda path, pat=pat: _prefix_match(path, pat))
         else:
             raise ValueError(
-                f"yota.optim.{who}: freeze pattern {pat!r} is a {type(pat).__name__}; use a tuple "
+                f"yota.optim.{who}: freeze pattern {pat!r} is {a_or_an(type(pat).__name__)}; use a tuple "
                 "path prefix like ('encoder',) or ('layers', '*', 'b'), a dotted string like "
                 "'layers.*.b', or a function path -> bool")
     return patterns, tests
@@ -205,22 +209,42 @@ def _gradient_dict(who, model, grads, argnum):
         grads = grads[argnum]
         if grads is None:
             raise InputError(
-                f"yota.optim.{who}: argument {argnum} of the grad call was not differentiated "
-                "(no float field); pass argnum= to pick the model's position")
+                f"yota.optim.{who}: argument {argnum} of the grad call was not "
+                f"differentiated: {_why_not_differentiated(model)}")
     if isinstance(grads, dict):
         if not tree.is_node(model):
             raise InputError(
-                f"yota.optim.{who}: the gradient is a dict of field paths but the model is a "
-                f"{type(model).__name__}; for a bare array pass its gradient array")
+                f"yota.optim.{who}: the gradient is a dict of field paths but the model is "
+                f"{a_or_an(type(model).__name__)}; for a bare array pass its gradient array")
         return value, grads
     if tree.is_node(model):
         raise InputError(
-            f"yota.optim.{who}: the model is a {type(model).__name__} but its gradient is a "
-            f"{type(grads).__name__}, not a dict of field paths; was the gradient computed for "
+            f"yota.optim.{who}: the model is {a_or_an(type(model).__name__)} but its gradient is "
+            f"{a_or_an(type(grads).__name__)}, not a dict of field paths; was the gradient computed for "
             "another argument? pass argnum= to pick the model's position in the grad call")
     if grads is None:
         return value, {}
     return value, {(): grads}
+
+
+def _why_not_differentiated(model):
+    """Why grad gave no gradient for ``model``, and the way out."""
+    if tree.is_node(model) or isinstance(model, (float, np.floating, np.ndarray)):
+        if not any(True for _ in _float_paths(model)):
+            return (f"the model ({a_or_an(type(model).__name__)}) holds no float field or float "
+                    "array; is it the argument at that position of the grad call (argnum=)?")
+        return ("the model has float fields, so the grad call left that position out of "
+                "argnums, or the optimizer was given another argument's position (argnum=)")
+    return (f"the model is {a_or_an(type(model).__name__)}, which yota does not walk (it walks "
+            "floats, float arrays, attrs and dataclass instances, lists, tuples and dicts); "
+            "make its class an attrs class (@attrs.define) or a dataclass")
+
+
+def _float_paths(model):
+    """The paths of the leaves an optimizer may update (constant fields left out)."""
+    return (path for path, leaf in tree.leaves(model, trainable=True)
+            if isinstance(leaf, (float, complex, np.floating, np.complexfloating)) or
+            (isinstance(leaf, np.ndarray) and leaf.dtype.kind in "fc"))
 
 
 def _leaf(who, model, path):
@@ -234,6 +258,8 @@ def _leaf(who, model, path):
 
 
 def _zeros_like(p):
+    if type(p) is Tracked:   # traced (meta-learning): a tracked buffer takes in-place updates
+        return np.zeros_like(p)
     return np.zeros(np.shape(p), np.result_type(p))
 
 
@@ -247,12 +273,18 @@ def _abs2(g):
     return (g.real * g.real + g.imag * g.imag) if np.iscomplexobj(g) else g * g
 
 
-def _numpy_scalar(p):
+def _as_param(p):
+    """The parameter as the update computes with it: an array, a NumPy float or complex, or a
+    tracked value when the step itself is differentiated (meta-learning)."""
+    if isinstance(p, np.ndarray) or type(p) is Tracked:
+        return p
     return np.complex128(p) if isinstance(p, complex) else np.float64(p)
 
 
 def _cast_like(new, old):
     """``new`` with the type and dtype of the parameter it replaces."""
+    if type(new) is Tracked or type(old) is Tracked:
+        return new   # a step being differentiated keeps its tracked result
     if isinstance(old, np.ndarray):
         return np.asarray(new, dtype=old.dtype)
     if isinstance(old, np.generic):
@@ -297,6 +329,7 @@ class Optimizer:
         self.freeze, self._frozen_tests = _path_matcher(who, freeze)
         self.step_count = 0
         self.state = {}          # path -> {slot name: array}
+        self._loaded = set()     # paths of loaded state not yet checked against the model
         self.last_value = None
         self.last_grad_norm = None
 
@@ -316,7 +349,7 @@ class Optimizer:
         lr = self.current_lr()
         updates = {}
         for (path, p, _), g in zip(params, grads_list):
-            new = self._update(path, p if isinstance(p, np.ndarray) else _numpy_scalar(p), g, lr)
+            new = self._update(path, _as_param(p), g, lr)
             updates[path] = _cast_like(new, p)
         self.step_count += 1
         if not tree.is_node(model):
@@ -327,6 +360,21 @@ class Optimizer:
         """``(updated model, loss value)``; the value is None unless ``grads`` is grad's tuple."""
         model = self(model, grads, argnum)
         return model, self.last_value
+
+    def minimize(self, loss, model, *data, **kwargs):
+        """One training step on ``loss(model, *data)``: ``(updated model, loss value)``.
+
+        Only the model, the first argument, is differentiated (``argnums=0``): no gradient is
+        computed for the data. ``kwargs`` go to ``yota.grad`` (``dynamic=``, ``backend=``) and
+        through it to ``loss``. A method of its own, not ``step(loss, ...)``: a model may be
+        callable, so the first argument cannot tell a loss from a model.
+        """
+        if not callable(loss):
+            raise TypeError(
+                f"yota.optim.{type(self).__name__}.minimize: the first argument is the loss "
+                f"function, got {a_or_an(type(loss).__name__)}; call opt.minimize(loss, model, *data) "
+                "(opt.step(model, grad_result) takes a gradient computed already)")
+        return self.step(model, grad(loss, model, *data, argnums=0, **kwargs))
 
     def current_lr(self):
         """The learning rate the next update uses."""
@@ -358,9 +406,7 @@ class Optimizer:
         return out
 
     def _check_freeze(self, who, model):
-        paths = [path for path, leaf in tree.leaves(model)
-                 if isinstance(leaf, (float, complex, np.floating, np.complexfloating)) or
-                 (isinstance(leaf, np.ndarray) and leaf.dtype.kind in "fc")]
+        paths = list(_float_paths(model))
         for pat, test in zip(self.freeze, self._frozen_tests):
             if not callable(pat) and not any(test(path) for path in paths):
                 shown = ", ".join(_dotted(p) or "()" for p in paths[:8])
@@ -391,7 +437,21 @@ class Optimizer:
         s = self.state.get(path)
         if s is None:
             s = self.state[path] = self._init_state(p)
+        elif path in self._loaded:
+            self._check_loaded(path, p, s)
         return s
+
+    def _check_loaded(self, path, p, s):
+        """State loaded from a file must fit the parameter it now updates."""
+        self._loaded.discard(path)
+        for name, want in self._init_state(p).items():
+            have = s.get(name)
+            if have is not None and np.shape(have) != np.shape(want):
+                who = type(self).__name__
+                raise InputError(
+                    f"yota.optim.{who}: the loaded state {name!r} for {_dotted(path) or '()'} "
+                    f"has shape {np.shape(have)} but the parameter {path!r} has shape "
+                    f"{np.shape(p)}; was the state saved for a model of another size?")
 
     def _init_state(self, p):
         return {}
@@ -419,7 +479,7 @@ class Optimizer:
         kind = d.pop("optimizer", None)
         if kind is not None and str(kind) != who:
             raise ValueError(f"yota.optim.{who}.load_state_dict: the state was saved by "
-                             f"{kind}, not {who}; load it into a {kind}")
+                             f"{kind}, not {who}; load it into {a_or_an(kind)}")
         if "step" not in d:
             raise ValueError(f"yota.optim.{who}.load_state_dict: no 'step' entry; pass what "
                              "state_dict() returned (or np.load of the saved file)")
@@ -432,6 +492,7 @@ class Optimizer:
                                  f"{key!r}; {who} keeps {', '.join(self._slots) or 'no state'}")
             state.setdefault(tuple(json.loads(path)), {})[name] = np.array(arr, copy=True)
         self.step_count, self.state = step, state
+        self._loaded = set(state)   # checked against the model's shapes on first use
 
     def __repr__(self):
         keys = ["lr"] + self._hyper + ["weight_decay", "clip_norm", "clip_value", "freeze"]
@@ -477,9 +538,11 @@ class SGD(Optimizer):
     def _update(self, path, p, g, lr):
         g = self._l2(g, p)
         if self.momentum:
-            v = self._state_for(path, p)["momentum"]
+            s = self._state_for(path, p)
+            v = s["momentum"]
             v *= self.momentum
             v += g
+            s["momentum"] = v   # a tracked buffer's in-place write rebinds the name only
             g = g + self.momentum * v if self.nesterov else v
         return p - lr * g
 
@@ -521,6 +584,7 @@ class Adam(Optimizer):
         m += (1 - b1) * g
         v *= b2
         v += (1 - b2) * _abs2(g)
+        s["m"], s["v"] = m, v   # a tracked buffer's in-place write rebinds the name only
         # lr * m_hat / (sqrt(v_hat) + eps), with the bias corrections folded into scalars
         denom = np.sqrt(v) * (1 / math.sqrt(1 - b2 ** n)) + self.eps
         return self._decay(p, lr) - (lr / (1 - b1 ** n)) * (m / denom)
@@ -575,12 +639,13 @@ class RMSProp(Optimizer):
         sq = s["square_avg"]
         sq *= self.alpha
         sq += (1 - self.alpha) * _abs2(g)
+        s["square_avg"] = sq   # a tracked buffer's in-place write rebinds the name only
         u = g / (np.sqrt(sq) + self.eps)
         if self.momentum:
             b = s["momentum"]
             b *= self.momentum
             b += u
-            u = b
+            u = s["momentum"] = b
         return p - lr * u
 
 

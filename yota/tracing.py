@@ -8,14 +8,16 @@ result over (``like_of``, ``hand_over``, ``zeros``) are decided here and nowhere
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
 from . import tree
-from .errors import InputError, NotScalarError, YotaError
+from .errors import InputError, NotScalarError, YotaError, a_or_an
 from .kernel.tape import tracing
 from .kernel.tracked import Tracked
 from .packs.host import ensure_loaded
+from .errors import user_stacklevel
 
 __all__ = ["trace", "Trace", "check_scalar_output", "normalize_argnums", "like_of", "hand_over",
            "zeros", "unwrap"]
@@ -95,17 +97,43 @@ def _wrap_argument(tape, f, i, arg, explicit):
                 f"{getattr(leaf, 'dtype', type(leaf).__name__)}, which cannot be differentiated; "
                 "pass a float array (e.g. x.astype(float)) or leave it out of argnums"
             )
-        if explicit and path == ():  # a plain object, a dataclass, a string, None...
+        if not explicit and path == ():
+            _warn_if_model_like(f, i, leaf)
+        if explicit and path == ():  # a plain object, a string, None...
             raise InputError(
-                f"yota: argument {i} of {_fn_name(f)} is a {type(leaf).__name__}, which yota "
-                "cannot differentiate: it walks floats, float arrays, attrs classes, lists, "
-                "tuples and dicts of them. Make the class an attrs class (@attrs.define) or "
-                "pass its arrays, or leave the argument out of argnums"
+                f"yota: argument {i} of {_fn_name(f)} is {a_or_an(type(leaf).__name__)}, which yota "
+                "cannot differentiate: it walks floats, float arrays, attrs and dataclass "
+                "instances, lists, tuples and dicts of them. Make the class an attrs class "
+                "(@attrs.define) or a dataclass, or pass its arrays, or leave the argument out "
+                "of argnums"
             )
         return leaf
 
-    wrapped = tree.map_leaves(wrap, arg)
+    wrapped = tree.map_leaves(wrap, arg, trainable=True)
     return wrapped, inputs
+
+
+_WARNED_OBJECTS = set()   # (code, position, class) already warned about
+
+
+def _warn_if_model_like(f, i, leaf):
+    """A plain object holding float arrays looks like a model yota cannot see into: say so, once
+    per function, position and class (it is left out of the gradient, as before)."""
+    state = getattr(leaf, "__dict__", None)
+    if not state or isinstance(leaf, type) or callable(leaf):
+        return
+    if not any(isinstance(v, np.ndarray) and v.dtype.kind == "f" or isinstance(v, float)
+               for v in state.values()):
+        return
+    key = (getattr(f, "__code__", f), i, type(leaf))
+    if key in _WARNED_OBJECTS:
+        return
+    _WARNED_OBJECTS.add(key)
+    warnings.warn(
+        f"yota: argument {i} of {_fn_name(f)} is {a_or_an(type(leaf).__name__)} holding float "
+        "arrays, which yota does not walk, so it gets no gradient (None). Make its class an "
+        "attrs class (@attrs.define) or a dataclass to train it, or pass argnums= to say which "
+        "arguments to differentiate", RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def trace(f, args, kwargs, argnums=None):
@@ -159,7 +187,7 @@ def check_scalar_output(f, out):
     else:
         kind = type(value).__name__
     if kind != "float" or shape != ():
-        what = f"an array of shape {shape}" if shape != () else f"a {kind}"
+        what = f"an array of shape {shape}" if shape != () else a_or_an(kind)
         hint = (
             "reduce it to one number, e.g. np.sum(...) or np.mean(...), or use yota.vjp for "
             "non-scalar outputs" if shape != () else

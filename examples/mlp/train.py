@@ -1,8 +1,11 @@
 """Train a small MLP on scikit-learn's 8x8 digits with yota.
 
-The model is a plain attrs class, the forward pass is plain NumPy, and one line updates it:
+The model is a plain attrs class, the forward pass is plain NumPy, and one line updates it,
+differentiating the model only (argument 0; the batch gets no gradient):
 
-    model = opt(model, grad(loss, model, X, y))
+    model, value = opt.minimize(loss, model, X, y)
+
+which is ``opt.step(model, grad(loss, model, X, y, argnums=0))``.
 
 Run ``python examples/mlp/train.py --help`` for the options; the defaults reach about 97% test
 accuracy in a few seconds. ``--data file.npz`` trains on your own arrays instead (X_train,
@@ -23,7 +26,7 @@ import time
 import attrs
 import numpy as np
 
-from yota import YotaError, grad, optim
+from yota import YotaError, optim
 from yota.compile.backends import check as check_backend
 from yota_nn import cross_entropy, relu
 
@@ -135,8 +138,7 @@ def train(model, data, *, epochs, batch_size, opt, seed=0, dynamic=False, progre
     the compile backend of static mode ("numpy", "auto", or one a pack provides: "numba").
     With a Dask ``client``, gradients are computed on its workers (see ``DaskGradient``)."""
     X_train, y_train, X_test, y_test = data
-    gradient = LocalGradient(X_train, y_train, backend) if client is None else DaskGradient(
-        X_train, y_train, client)
+    remote = None if client is None else DaskGradient(X_train, y_train, client)
     rng = np.random.default_rng(seed)
     history = {"loss": [], "train_acc": [], "test_acc": [], "seconds": []}
     bar_factory = _progress_bar if progress else _silent_bar
@@ -151,8 +153,12 @@ def train(model, data, *, epochs, batch_size, opt, seed=0, dynamic=False, progre
                 idx = order[i:i + batch_size]
                 X, y = X_train[idx], y_train[idx]
                 correct += np.sum(np.argmax(model(X), axis=1) == y)
-                model = opt(model, gradient(model, idx, dynamic))
-                total_loss += float(opt.last_value) * len(idx)
+                if remote is None:
+                    model, value = opt.minimize(loss, model, X, y, dynamic=dynamic,
+                                                backend=backend)
+                else:   # the minibatch's rows live on the Dask workers
+                    model, value = opt.step(model, remote(model, idx, dynamic))
+                total_loss += float(value) * len(idx)
                 seen += len(idx)
                 bar.update(1)
                 bar.set_postfix({"loss": f"{total_loss / seen:.4f}",
@@ -165,17 +171,6 @@ def train(model, data, *, epochs, batch_size, opt, seed=0, dynamic=False, progre
                              "acc": f"{history['train_acc'][-1]:.3f}",
                              "test_acc": f"{history['test_acc'][-1]:.3f}"})
     return model, history
-
-
-class LocalGradient:
-    """The minibatch gradient in this process."""
-
-    def __init__(self, X_train, y_train, backend="numpy"):
-        self.X_train, self.y_train, self.backend = X_train, y_train, backend
-
-    def __call__(self, model, idx, dynamic):
-        return grad(loss, model, self.X_train[idx], self.y_train[idx], dynamic=dynamic,
-                    backend=self.backend)
 
 
 class DaskGradient:

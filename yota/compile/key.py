@@ -8,7 +8,8 @@
 - differentiated Python/NumPy floats contribute their type, and their value to ``inputs``;
 - other plain values (ints, bools, strings, None, non-differentiated floats, functions, classes,
   any hashable object) are part of the key by value;
-- lists, tuples, dicts and attrs instances contribute their type and layout and are walked;
+- lists, tuples, dicts, attrs and dataclass instances contribute their type and layout and are
+  walked (a field marked constant as a value that is not differentiated);
 - a plain function contributes its code object, and the values held in its closure cells and
   default arguments are walked the same way (arrays there become inputs read at call time), so a
   lambda re-created on every call, ``lambda m: loss(m, X, y)``, shares one compiled program and
@@ -35,7 +36,7 @@ import types
 import numpy as np
 
 from .. import tree
-from ..tree import field_names
+from ..tree import constant_names, field_names
 from ..kernel.primitive import Primitive as _Primitive
 from ..kernel.tracked import Tracked
 
@@ -128,8 +129,9 @@ def _walk(x, diff, k, vals, depth):
         names = field_names(t)
         if names is not None:
             k.append(t)
-            for n in names:
-                _walk(getattr(x, n), diff, k, vals, depth)
+            constants = constant_names(t) if diff else ()
+            for n in names:   # a constant field is keyed like a value that is not differentiated
+                _walk(getattr(x, n), diff and n not in constants, k, vals, depth)
         else:
             _other(x, t, diff, k, vals, depth)
 
@@ -716,7 +718,9 @@ class Lifter:
 
     def _node(self, x, diff, depth, where):
         items = tree.children(x)
-        new = {key: self.walk(v, diff, depth, where + (key,)) for key, v in items}
+        constants = constant_names(type(x)) if diff else ()
+        new = {key: self.walk(v, diff and key not in constants, depth, where + (key,))
+               for key, v in items}
         if all(new[key] is v for key, v in items):
             return x
         return _rebuild(x, new)

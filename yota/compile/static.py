@@ -7,11 +7,10 @@ passes, code generation, guard failures, fallbacks, logging) is on the slow path
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 import warnings
 
+from ..errors import user_stacklevel
 from ..kernel.tape import current_depth
 from ..tracing import _fn_name
 from . import backends, passes, randomness, tiers
@@ -131,8 +130,8 @@ def lower(backend, program, template, name, fname):
             note = f"{backend.name} raised {type(exc).__name__}: {exc}"
             message = (f"yota: {name} runs on the numpy backend: the {backend.name!r} backend "
                        f"raised {type(exc).__name__}: {exc}. Results are unaffected")
-            log.warning(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
+            log.info(message)   # reported once, by the warning
+            warnings.warn(message, RuntimeWarning, stacklevel=user_stacklevel())
     fn, src = backends.NUMPY.lower(program, template, fname)
     return Variant(fn, src, program, template, name, backends.NUMPY.name, note)
 
@@ -225,27 +224,30 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
     CACHE.misses += 1
     log.info("yota: tracing %s (%s)", name, reason)
     watch = randomness.Watch((f, args, kwargs))
+    variant = failure = None
     try:
-        try:
-            variant = compile_variant(f, args, kwargs, argnums, inputs, build, backend=first,
-                                      scalars=scalars)
-        except TooLarge:
-            raise
-        except Exception as exc:
-            if scalars is not None:
-                # A lifted scalar does more than arithmetic (an axis, a shape, a branch):
-                # key the scalars by value again (tracing that way watches draws afresh).
-                watch.restore()
-                return _keep_scalars_keyed(spec, f, args, kwargs, argnums, fid,
-                                           f"{type(exc).__name__}: {exc}")
-            # Code may need its constant arrays as ndarrays (np.asarray(X), ndarray[y]):
-            # try again with them baked in and guarded by their values.
-            log.info("yota: tracing %s again with its non-differentiated arrays as "
-                     "constants (tracing them as inputs failed with %s: %s)",
-                     name, type(exc).__name__, exc)
-            variant = compile_variant(f, args, kwargs, argnums, inputs, build, lift=False,
-                                      backend=first)
+        variant = compile_variant(f, args, kwargs, argnums, inputs, build, backend=first,
+                                  scalars=scalars)
     except Exception as exc:
+        failure = exc
+    if failure is not None and scalars is not None and not isinstance(failure, TooLarge):
+        # A lifted scalar does more than arithmetic (an axis, a shape, a branch): key the
+        # scalars by value again (tracing that way watches draws afresh).
+        watch.restore()
+        return _keep_scalars_keyed(spec, f, args, kwargs, argnums, fid,
+                                   f"{type(failure).__name__}: {failure}")
+    if failure is not None and not isinstance(failure, TooLarge):
+        # Code may need its constant arrays as ndarrays (np.asarray(X), ndarray[y]): try again
+        # with them baked in and guarded by their values.
+        log.info("yota: tracing %s again with its non-differentiated arrays as constants "
+                 "(tracing them as inputs failed with %s: %s)",
+                 name, type(failure).__name__, failure)
+        try:
+            variant, failure = compile_variant(f, args, kwargs, argnums, inputs, build,
+                                               lift=False, backend=first), None
+        except Exception as exc:
+            failure = exc
+    if failure is not None:
         # The eager run starts from the random state tracing started from.
         drew = watch.drew()
         watch.restore()
@@ -254,13 +256,14 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
             CACHE.put(key, entry)
             _fall_back(f, name, entry, fid, _drew_why(drew), _DRAW_HINT)
             return dynamic()
-        # The user's own error comes out of dynamic mode unchanged; otherwise remember that
-        # this signature runs dynamically.
+        # The user's own error comes out of dynamic mode unchanged, and alone: dynamic mode
+        # runs outside any handler, so the static attempts are not chained to it. Otherwise
+        # remember that this signature runs dynamically.
         result = dynamic()
         entry = entry or Entry(_refs(f))
         entry.dynamic = True
         CACHE.put(key, entry)
-        _not_compiled(f, name, fid, exc)
+        _not_compiled(f, name, fid, failure)
         return result
     drew = watch.drew()
     if drew is not None:
@@ -325,17 +328,11 @@ def _not_compiled(f, name, fid, exc):
          "call grad(..., dynamic=True) to silence this warning")
 
 
-_YOTA_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
 def warn(message):
-    """Log ``message`` and issue it as a RuntimeWarning pointing at the first frame outside
-    yota (the user's call of grad, whichever transform and executor led here)."""
-    log.warning(message)
-    level, frame = 2, sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_YOTA_DIR):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, RuntimeWarning, stacklevel=level)
+    """Log ``message`` at INFO (the warning is what reports it, once) and issue it as a
+    RuntimeWarning pointing at the first frame outside yota (the user's call of grad)."""
+    log.info(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=user_stacklevel())
 
 
 _warned_unsupported = set()

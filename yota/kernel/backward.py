@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import NoRuleError, RuleError
+from ..errors import NoRuleError, RuleError, a_or_an
 from .primitive import describe_argument
 from .tracked import Tracked
 from .unbroadcast import astype, real, sum_to
@@ -70,13 +70,17 @@ def backward(tape, output, seed, record=True):
                     f"define one with @{prim.name}.defgrad(argnum={argnum}), or mark the argument "
                     "non-differentiable with @yota.primitive(nondiff_argnums=...)"
                 )
-            if record:
-                ga = rule(g, out, *args, **kwargs)
-            else:
-                if values is None:
-                    values = [a._value if type(a) is Tracked and a._tape is tape else a
-                              for a in args]
-                ga = rule(g, out._value, *values, **kwargs)
+            try:
+                if record:
+                    ga = rule(g, out, *args, **kwargs)
+                else:
+                    if values is None:
+                        values = [a._value if type(a) is Tracked and a._tape is tape else a
+                                  for a in args]
+                    ga = rule(g, out._value, *values, **kwargs)
+            except Exception as exc:
+                _name_the_rule(exc, rule, prim, argnum)
+                raise
             try:
                 fits = ga.shape == value.shape and ga.dtype == dtype
             except AttributeError:
@@ -87,6 +91,16 @@ def backward(tape, output, seed, record=True):
             prev = get(var)
             grads[var] = ga if prev is None else prev + ga
     return grads
+
+
+def _name_the_rule(exc, rule, prim, argnum):
+    """An error raised inside a gradient rule keeps its type; a note names the rule and the
+    primitive (the traceback shows the rule's line, but not which primitive it belongs to)."""
+    name = getattr(rule, "__qualname__", None) or getattr(rule, "__name__", None) or repr(rule)
+    note = (f"yota: raised by the gradient rule {name} of primitive {prim.name} for argument "
+            f"{argnum}")
+    if note not in getattr(exc, "__notes__", ()):
+        exc.add_note(note)
 
 
 def _refuse_gradient(tape, prim, argnum, arg, settled):
@@ -139,7 +153,7 @@ def _fit(g, arg, prim, argnum):
         if gdtype.kind not in "fiubc":
             raise RuleError(
                 f"yota: the gradient rule of {prim.name} for argument {argnum} returned dtype "
-                f"{gdtype} for a {arg.dtype} argument"
+                f"{gdtype} for {a_or_an(arg.dtype)} argument"
             )
         g = astype(g, arg.dtype)
     return g

@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from ..errors import YotaError
+from ..errors import YotaError, a_or_an
 from . import writes
 from .tracked import Tracked
 
@@ -121,7 +121,7 @@ class Tape:
         if not hasattr(value, "dtype"):
             if isinstance(value, (tuple, list)):
                 raise YotaError(
-                    f"yota: primitive {prim.name} returned a {type(value).__name__}; a primitive "
+                    f"yota: primitive {prim.name} returned {a_or_an(type(value).__name__)}; a primitive "
                     "returns one array. Split it into one primitive per output"
                 )
             value = np.asarray(value)

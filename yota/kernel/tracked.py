@@ -6,7 +6,10 @@ in the dispatch table (dispatch.py), which maps each NumPy callable to a yota im
 from __future__ import annotations
 
 import dis
+import linecache
 import operator
+import os
+import re
 import sys
 
 import numpy as np
@@ -52,6 +55,7 @@ def _inplace(op):
 
 
 _STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
+_SUBSCR = {dis.opmap[n] for n in ("BINARY_SUBSCR",) if n in dis.opmap}
 
 
 def _refuse_store_into_plain_array(t):
@@ -73,10 +77,12 @@ def _refuse_store_into_plain_array(t):
 
 def _concretization_message(kind):
     name = kind if isinstance(kind, str) else kind[0]
+    spec = kind[1] if name == "format" else ""
     call, escape = {
         "float": ("float(x)", "float(yota.stop_gradient(x))"),
         "complex": ("complex(x)", "complex(yota.stop_gradient(x))"),
         "tolist": ("x.tolist()", "yota.stop_gradient(x).tolist()"),
+        "format": (f'f"{{x:{spec}}}"', f'f"{{yota.stop_gradient(x):{spec}}}"'),
     }.get(name, ("x.item()", "yota.stop_gradient(x).item()"))
     return (
         f"yota: {call} on a tracked value that carries a gradient would silently drop it (a "
@@ -99,6 +105,54 @@ _ARRAY_MESSAGE = (
     "buffer tracked (buf = np.zeros_like(x), or np.zeros(shape, like=x)) and write into it, or "
     "collect the pieces in a list and np.stack them"
 )
+
+
+_NUMPY_DIR = os.path.dirname(np.__file__) + os.sep
+_CONVERTING = re.compile(r"\b(?:np|numpy)\.(?:asarray|array|asanyarray|ascontiguousarray|"
+                         r"asfortranarray|fromiter|copy)(?=\()")
+
+
+def _array_message():
+    """_ARRAY_MESSAGE led by what converted the value: the NumPy function (the outermost frame
+    in NumPy's own code), indexing or writing into a plain array, or the user's line."""
+    frame = sys._getframe(2)   # the frame whose code asked NumPy for a plain array
+    numpy_frame = None
+    while frame is not None and frame.f_code.co_filename.startswith(_NUMPY_DIR):
+        numpy_frame, frame = frame, frame.f_back
+    if numpy_frame is not None:
+        module = numpy_frame.f_globals.get("__name__", "numpy")
+        name = getattr(numpy_frame.f_code, "co_qualname", numpy_frame.f_code.co_name)
+        cause = (f"{_public_numpy_name(module, name.split('.')[0])} converts its "
+                 "arguments with np.asarray and yota does not intercept it")
+    else:
+        cause = "a call converts it to a plain ndarray"
+        try:
+            op = frame.f_code.co_code[frame.f_lasti]
+            if op in _SUBSCR:
+                cause = "indexing a plain array with it converts it to a plain ndarray"
+            elif op == _STORE_SUBSCR:
+                cause = ("writing it into a plain ndarray (buf[i] = value) converts it to a "
+                         "plain ndarray")
+        except (AttributeError, IndexError, ValueError):
+            pass
+    if frame is not None:
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+        calls = _CONVERTING.findall(line) if cause.startswith("a call") else []
+        if len(set(calls)) == 1:
+            cause = f"{calls[0]}(...) converts it to a plain ndarray"
+        where = f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+        cause += f" (`{line}`, {where})" if line else f" ({where})"
+    return f"yota: {cause}; {_ARRAY_MESSAGE[len('yota: '):]}"
+
+
+def _public_numpy_name(module, name):
+    """``numpy.percentile`` rather than ``numpy.lib._function_base_impl.percentile``."""
+    parts = module.split(".")
+    for n in range(1, len(parts) + 1):
+        candidate = sys.modules.get(".".join(parts[:n]))
+        if candidate is not None and getattr(candidate, name, None) is not None:
+            return f"{'.'.join(parts[:n])}.{name}"
+    return f"{module}.{name}"
 
 
 def _method(func):
@@ -155,7 +209,10 @@ class Tracked:
         if self.ndim:
             raise TypeError(f"unsupported format string {spec!r} for a tracked array "
                             "(as for NumPy arrays)")
-        return format(self.item(), spec)
+        try:
+            return format(self.item(), spec)
+        except ConcretizationError:
+            raise ConcretizationError(_concretization_message(("format", spec))) from None
 
     # --- NumPy protocols ---------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -186,7 +243,7 @@ class Tracked:
         tape.refresh(self)
         value = self._value
         if value.dtype.kind in "fc" and tape.carries_gradient(self._var):
-            raise YotaError(DISPATCH.explain_conversion(_ARRAY_MESSAGE))
+            raise YotaError(DISPATCH.explain_conversion(_array_message()))
         if type(value) is Tracked:  # a value of an outer tape: converted (and guarded) there
             value = value.__array__()
         tape.concretized(self, "array", np.array(value))

@@ -20,7 +20,7 @@ import pluggy
 
 from .. import core_pack
 from .. import hookspecs
-from ..errors import PluginError
+from ..errors import PluginError, user_stacklevel
 from ..kernel.primitive import Primitive
 from ..registry import REGISTRY, Registration
 from .conflicts import resolve
@@ -239,7 +239,7 @@ def _install():
 
 
 def _warn(message):
-    warnings.warn(message, RuntimeWarning, stacklevel=4)
+    warnings.warn(message, RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def _failed(name, version, exc, when):
@@ -249,7 +249,7 @@ def _failed(name, version, exc, when):
         f"yota: plugin {name!r} was skipped because it raised while {when} ({message}); "
         f"the other plugins still work. Disable it with YOTA_DISABLE_PLUGINS={name}.",
         RuntimeWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 

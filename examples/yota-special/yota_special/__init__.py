@@ -21,15 +21,15 @@ __all__ = ["erfcx", "dawsn", "jv"]
 _TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
 
 # erfcx(x) = exp(x^2) erfc(x): its derivative is 2x erfcx(x) - 2/sqrt(pi).
-erfcx = yota.Primitive(sc.erfcx, name="erfcx")
+# Users may import each function (from yota_special import erfcx), so each is a pack primitive.
+erfcx = pack_primitive(sc.erfcx, pack="yota-special", name="erfcx")
 erfcx.defgrad(lambda dy, y, x: dy * (2 * x * y - _TWO_OVER_SQRT_PI))
 
 # Dawson's integral F(x): F'(x) = 1 - 2x F(x).
-dawsn = yota.Primitive(sc.dawsn, name="dawsn")
+dawsn = pack_primitive(sc.dawsn, pack="yota-special", name="dawsn")
 dawsn.defgrad(lambda dy, y, x: dy * (1 - 2 * x * y))
 
 # The Bessel function J_v(z): the order v is a constant (no rule); dJ_v/dz = (J_{v-1} - J_{v+1})/2.
-# Users may import it (from yota_special import jv), so it is a pack primitive.
 jv = pack_primitive(sc.jv, pack="yota-special", name="jv", nondiff_argnums=(0,))
 jv.defgrad(lambda dy, y, v, z: dy * 0.5 * (jv(v - 1, z) - jv(v + 1, z)), argnum=1)
 

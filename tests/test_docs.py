@@ -1,0 +1,115 @@
+"""The docs stay true: docs/porting.md's snippets run, docs/supported-functions.md matches the
+registry, and the messages users read name what happened."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import yota
+from yota.cli import GENERATE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _blocks(path):
+    return re.findall(r"^```python\n(.*?)^```", path.read_text(), flags=re.S | re.M)
+
+
+def _conventions_merged():
+    return not isinstance(yota.value_and_grad(lambda x: x * x)(1.0)[1], yota.GradientResult)
+
+
+def test_porting_guide_snippets_run():
+    blocks = _blocks(ROOT / "docs" / "porting.md")
+    assert len(blocks) >= 6
+    namespace = {"__name__": "porting"}
+    ran = 0
+    for i, code in enumerate(blocks):
+        if code.startswith("# after: conventions") and not _conventions_merged():
+            continue
+        exec(compile(code, f"docs/porting.md block {i}", "exec"), namespace)
+        ran += 1
+    assert ran >= len(blocks) - 1
+
+
+def test_supported_functions_doc_is_current():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YOTA_")}
+    out = subprocess.run([sys.executable, "-m", "yota", "rules", "--all", "--markdown"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    current = (ROOT / "docs" / "supported-functions.md").read_text()
+    assert out.stdout == current, (
+        f"docs/supported-functions.md is out of date; regenerate it with `{GENERATE}` "
+        "(with every pack of this repository installed: bash scripts/test.sh installs them)")
+
+
+# --- messages ---------------------------------------------------------------------------------
+TABLE = np.ones(5)
+
+
+@pytest.mark.parametrize("dynamic", [True, False], ids=["dynamic", "static"])
+@pytest.mark.parametrize("f, cause", [
+    (lambda x: np.sum(np.asarray(x)), r"^yota: np\.asarray\(\.\.\.\) converts it to a plain "
+                                      r"ndarray \(`.*`, test_docs\.py:\d+\); converting a "),
+    (lambda x: np.sum(TABLE[x]), r"^yota: indexing a plain array with it converts it"),
+    (lambda x: np.sum(np.vectorize(lambda v: v * 2)(x)),
+     r"^yota: numpy\.vectorize converts its arguments with np\.asarray and yota does not "
+     r"intercept it"),
+], ids=["asarray", "index", "vectorize"])
+def test_a_conversion_names_its_cause(f, cause, dynamic):
+    with pytest.raises(yota.YotaError, match=cause):
+        yota.grad(f, np.ones(3), dynamic=dynamic)
+
+
+@pytest.mark.parametrize("dynamic", [True, False], ids=["dynamic", "static"])
+def test_an_fstring_of_a_tracked_value_names_the_formatting(dynamic):
+    def f(x):
+        loss = np.sum(x * x)
+        print(f"{loss:.3f}")
+        return loss
+
+    with pytest.raises(yota.ConcretizationError,
+                       match=r'^yota: f"\{x:\.3f\}" on a tracked value .*'
+                             r'f"\{yota\.stop_gradient\(x\):\.3f\}"'):
+        yota.grad(f, np.ones(3), dynamic=dynamic)
+
+
+@pytest.mark.parametrize("dynamic", [True, False], ids=["dynamic", "static"])
+def test_an_error_inside_a_rule_names_the_rule_and_the_primitive(dynamic):
+    @yota.primitive
+    def cube(x):
+        return x ** 3
+
+    @cube.defgrad
+    def cube_grad(dy, y, x):
+        return dy * 3 * x.no_such_attribute
+
+    with pytest.raises(AttributeError) as exc:
+        yota.grad(lambda x: np.sum(cube(x)), np.ones(3), dynamic=dynamic)
+    assert ("yota: raised by the gradient rule test_an_error_inside_a_rule_names_the_rule_and_"
+            "the_primitive.<locals>.cube_grad of primitive cube for argument 0"
+            ) in exc.value.__notes__
+
+
+def _cli(*argv):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YOTA_")}
+    return subprocess.run([sys.executable, "-m", "yota", *argv], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300).stdout
+
+
+def test_writing_a_pack_shows_current_output():
+    """The guide's sample output, as the commands print it today (with every pack of this
+    repository installed, yota plugins lists more packs than the guide's two)."""
+    text = (ROOT / "docs" / "writing-a-pack.md").read_text()
+    plugins = re.search(r"yota plugins +# or.*?\n```\n\n```\n(.*?)```", text, re.S).group(1)
+    actual = _cli("plugins").splitlines()
+    for line in plugins.splitlines():
+        if line and not line.endswith("pack(s) loaded"):
+            assert line in actual, f"docs/writing-a-pack.md shows {line!r}; yota plugins prints " \
+                                   f"{actual}"
+    rules = re.search(r"yota rules scipy\.special\.jv\n```\n\n```\n(.*?)```", text, re.S).group(1)
+    assert _cli("rules", "scipy.special.jv") == rules
