@@ -107,8 +107,11 @@ def test_writing_a_pack_shows_current_output():
     text = (ROOT / "docs" / "writing-a-pack.md").read_text()
     plugins = re.search(r"yota plugins +# or.*?\n```\n\n```\n(.*?)```", text, re.S).group(1)
     actual = _cli("plugins").splitlines()
+    installed_here = {line.split()[0] for line in actual if " loaded " in line}
     for line in plugins.splitlines():
-        if line and not line.endswith("pack(s) loaded"):
+        # the guide's reader has no yota-numba: its backend row reads "no: ... install it"
+        not_theirs = " no: " in line and line.split()[1] in installed_here
+        if line and not line.endswith("pack(s) loaded") and not not_theirs:
             assert line in actual, f"docs/writing-a-pack.md shows {line!r}; yota plugins prints " \
                                    f"{actual}"
     rules = re.search(r"yota rules scipy\.special\.jv\n```\n\n```\n(.*?)```", text, re.S).group(1)

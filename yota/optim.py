@@ -264,7 +264,10 @@ def _zeros_like(p):
 
 
 def _real_zeros_like(p):
-    """Zeros for a second moment: real also for a complex parameter."""
+    """Zeros for a second moment: real also for a complex parameter (tracked while the step
+    itself is differentiated, as ``_zeros_like``)."""
+    if type(p) is Tracked:
+        return np.zeros_like(np.real(p))
     return np.zeros(np.shape(p), np.zeros((), np.result_type(p)).real.dtype)
 
 
