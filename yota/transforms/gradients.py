@@ -14,6 +14,7 @@ import numpy as np
 from ..compile import source as compiled_source
 from ..compile import static_call
 from ..errors import InputError
+from ..result import structured
 from .blocks import aval, check_argnums, float_output, scalar_output, seed_like, split_aux
 from .executors import Transform, Transformed
 
@@ -97,8 +98,9 @@ def pick(g, args, argnums):
     """The gradient(s) ``value_and_grad`` returns, from the call's ``GradientResult``: for an
     int ``argnums`` that argument's gradient in its own structure, else a tuple of them
     (``None`` for all arguments)."""
-    if argnums.__class__ is int:
-        return g.tree(argnums, args[argnums])
+    if argnums.__class__ is int:   # the common case, on the hot path of a compiled call
+        one = g._grads[argnums]
+        return one if one.__class__ is not dict else structured(one, args[argnums])
     if argnums is None:
         argnums = range(len(args))
     return tuple(g.tree(n, args[n]) for n in argnums)
