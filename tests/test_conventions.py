@@ -94,6 +94,27 @@ def test_gradient_of_containers_keeps_their_structure(dynamic):
     np.testing.assert_array_equal(g[1][1]["unused"], np.zeros(4))
 
 
+@attrs.frozen
+class Frozen:
+    w: np.ndarray
+    name: str = "frozen"
+
+
+def test_gradient_of_frozen_models_and_namedtuples(dynamic):
+    import collections
+
+    Pair = collections.namedtuple("Pair", "left right")
+    params = Pair(Frozen(np.array([1.0, 2.0])), np.float32(3.0))
+
+    def loss(p):
+        return np.sum(p.left.w ** 2) * p.right
+
+    g = yota.gradient(loss, dynamic=dynamic)(params)
+    assert type(g) is Pair and type(g.left) is Frozen and g.left.name is None
+    np.testing.assert_allclose(g.left.w, [6.0, 12.0])
+    assert type(g.right) is np.float32 and g.right == pytest.approx(5.0)
+
+
 def test_tuple_argnums_give_a_tuple(dynamic):
     a, b = np.array([1.0, 2.0]), 3.0
     value, (ga, gb) = yota.value_and_grad(lambda a, b: np.sum(a * b), argnums=(0, 1),
