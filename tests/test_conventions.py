@@ -8,7 +8,7 @@ import scipy.optimize
 
 import yota
 from yota import GradientResult
-from yota.errors import InputError, NotScalarError
+from yota.errors import InputError, NoRuleError, NotScalarError
 
 
 @pytest.fixture(params=["static", "dynamic"])
@@ -352,3 +352,15 @@ def test_odeint_checks_its_times():
         yota.odeint(dynamics, np.ones(2), np.array([0.0, 1.0, 0.5]), np.eye(2), 1.0)
     with pytest.raises(InputError, match=r"yota.odeint: steps must be a positive int"):
         yota.odeint(dynamics, np.ones(2), np.array([0.0, 1.0]), np.eye(2), 1.0, steps=0)
+
+
+def test_fixed_point_and_odeint_are_first_order_and_say_so():
+    def sqrt(a):
+        return yota.fixed_point(newton_sqrt_iter, a, 1.0, distance, 1e-12)
+
+    with pytest.raises(NoRuleError, match=r"yota.fixed_point is differentiable to first order "
+                       r"only"):
+        yota.hessian(sqrt, dynamic=True)(2.0)
+    with pytest.raises(NoRuleError, match=r"yota.odeint is differentiable to first order only"):
+        yota.hessian(lambda y0: np.sum(yota.odeint(lambda y, t: -y, y0, np.array([0.0, 1.0]))),
+                     dynamic=True)(np.ones(2))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tree
-from ..errors import InputError
+from ..errors import InputError, NoRuleError
 from ..kernel.primitive import Primitive, stop_gradient
 from ..kernel.tracked import Tracked
 from .conveniences import flatten
@@ -74,3 +74,9 @@ def _solve_vjp(x_bar, x_star, a, *, f, distance, tol, max_iter, unflatten):
 _SOLVE = Primitive(_solve, name="fixed_point", nondiff_argnums=(1,))
 _SOLVE.defgrad(_solve_rule, argnum=0)
 _SOLVE_VJP = Primitive(_solve_vjp, name="fixed_point_vjp")
+
+
+@_SOLVE_VJP.defgrad_each
+def _second_order(*args, **kwargs):
+    raise NoRuleError("yota.fixed_point is differentiable to first order only: its gradient "
+                      "is itself a fixed-point iteration, which has no gradient rule")

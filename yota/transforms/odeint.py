@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, NoRuleError
 from ..kernel.primitive import Primitive
 from ..kernel.tracked import Tracked
 from .products import vjp
@@ -125,3 +125,9 @@ def _solve_vjp(ys_bar, ys, y0, t, *params, argnum, func, steps):
 _SOLVE = Primitive(_solve, name="odeint", nondiff_argnums=(1,))
 _SOLVE.defgrad_each(_solve_rule)
 _SOLVE_VJP = Primitive(_solve_vjp, name="odeint_vjp")
+
+
+@_SOLVE_VJP.defgrad_each
+def _second_order(*args, **kwargs):
+    raise NoRuleError("yota.odeint is differentiable to first order only: its adjoint solve "
+                      "has no gradient rule")
