@@ -48,9 +48,8 @@ def test_value_and_grad_matches_grad(rng, total, dynamic):
 def test_argnums_int_differentiates_only_that_argument(rng, total, dynamic):
     a, b = rng.normal(size=3), rng.normal(size=3)
     g = gradient(lambda a, b: total(a * b), argnums=1, dynamic=dynamic)(a, b)
-    assert isinstance(g, yota.GradientResult)
-    assert g[0] is None
-    np.testing.assert_allclose(g[1], a)
+    assert type(g) is np.ndarray     # the gradient itself, as autograd and JAX return it
+    np.testing.assert_allclose(g, a)
 
 
 def test_has_aux_returns_plain_aux(rng, total, dynamic):
@@ -63,9 +62,9 @@ def test_has_aux_returns_plain_aux(rng, total, dynamic):
     (value, aux), g = value_and_grad(loss, has_aux=True, dynamic=dynamic)(x)
     assert isinstance(aux["y"], np.ndarray) and aux["n"] == 4
     np.testing.assert_allclose(aux["y"], np.tanh(x))
-    np.testing.assert_allclose(g[0], 2 * np.tanh(x) * (1 - np.tanh(x) ** 2))
+    np.testing.assert_allclose(g, 2 * np.tanh(x) * (1 - np.tanh(x) ** 2))
     g2, aux2 = gradient(loss, has_aux=True, dynamic=dynamic)(x)
-    np.testing.assert_allclose(g2[0], g[0])
+    np.testing.assert_allclose(g2, g)
     np.testing.assert_allclose(aux2["y"], aux["y"])
 
 
@@ -116,7 +115,7 @@ def test_argnums_out_of_range_and_of_the_wrong_type(rng, total):
 def test_negative_argnums_count_from_the_end(rng, total):
     a, b = rng.normal(size=2), rng.normal(size=2)
     g = gradient(lambda a, b: total(a * b * b), argnums=-1)(a, b)
-    np.testing.assert_allclose(g[1], 2 * a * b)
+    np.testing.assert_allclose(g, 2 * a * b)
 
 
 def test_transforms_keep_the_function_name():
@@ -461,10 +460,10 @@ def test_static_value_and_grad_reads_closures_and_aux_at_call_time(rng, total):
     vg = value_and_grad(lambda w: (total(w * X), {"X": X * 1.0}), has_aux=True)
     w = rng.normal(size=3)
     (_, aux), g = vg(w)
-    np.testing.assert_allclose(g[0], X)
+    np.testing.assert_allclose(g, X)
     X = rng.normal(size=3)  # the lambda sees the new X; the compiled graph must too
     (_, aux), g = vg(w)
-    np.testing.assert_allclose(g[0], X)
+    np.testing.assert_allclose(g, X)
     np.testing.assert_allclose(aux["X"], X)
 
 

@@ -25,7 +25,7 @@ def test_a_view_returned_as_aux_shows_the_write_and_is_a_plain_array(dynamic):
     assert type(aux) is np.ndarray
     np.testing.assert_array_equal(aux, [5.0, 1.0])
     assert value == 11.0
-    np.testing.assert_array_equal(g[0], [0.0, 6.0, 1.0, 1.0])
+    np.testing.assert_array_equal(g, [0.0, 6.0, 1.0, 1.0])
 
 
 def test_vjp_of_a_view_written_through_its_base():

@@ -11,8 +11,9 @@ from .hookspecs import hookimpl
 from .packs import pack_primitive
 from .result import GradientResult
 from .tree import constant_field
-from .transforms import (checkpoint, grad, gradient, hessian, hvp, jacobian, show_code,
-                         value_and_grad, vjp)
+from .transforms import (checkpoint, elementwise_grad, fixed_point, flatten, grad, gradient,
+                         hessian, hvp, jacobian, make_hvp, odeint, show_code, value_and_grad,
+                         vjp)
 from .compile import clear_cache
 from . import optim  # yota.optim.Adam after a plain `import yota`
 from . import plugins  # yota.plugins.reload() after a plain `import yota`
@@ -27,4 +28,5 @@ __all__ = [
     "stop_gradient",
     "value_and_grad", "gradient", "vjp", "jacobian", "hessian", "hvp", "checkpoint",
     "clear_cache", "show_code",
+    "elementwise_grad", "flatten", "make_hvp", "fixed_point", "odeint",
 ]

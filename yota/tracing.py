@@ -170,11 +170,13 @@ def _name_the_function(exc, f):
 
 
 def check_scalar_output(f, out):
-    """The output of ``grad``'s function must be one real float."""
+    """The output of ``grad``'s function must be one real float: a scalar, or an array of one
+    element (shape ``(1,)``, ``(1, 1)``...), which counts as its single element as in autograd
+    and PyTorch's ``backward()``."""
     value = out._value if type(out) is Tracked else out
     shape = getattr(value, "shape", ())
     dtype = getattr(value, "dtype", None)
-    if shape == () and dtype is not None and dtype.kind == "f":
+    if dtype is not None and dtype.kind == "f" and (shape == () or all(n == 1 for n in shape)):
         return
     if isinstance(value, bool) or (dtype is not None and dtype.kind == "b"):
         kind = "bool"

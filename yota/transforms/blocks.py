@@ -69,8 +69,10 @@ def split_aux(who, f, out):
 
 
 def seed_like(out):
-    """The seed of a scalar output's backward pass: one, in the output's dtype."""
-    return np.ones((), dtype=out.dtype if hasattr(out, "dtype") else np.float64)
+    """The seed of a scalar output's backward pass: one, in the output's dtype and shape (a
+    loss of shape ``(1,)`` or ``(1, 1)`` is seeded as its single element)."""
+    return np.ones(getattr(out, "shape", ()), dtype=out.dtype if hasattr(out, "dtype") else
+                   np.float64)
 
 
 def unit_seed(shape, dtype, j):

@@ -40,7 +40,9 @@ def vjp(f, *args, argnums=None, **kwargs):
             ct = np.ones((), dtype)
         ct = cotangent("vjp", name, ct, shape, dtype)
         ex = Dynamic(tape, protect=(ct,))   # a gradient may be the caller's cotangent itself
-        return ex.gradients(tr, ex.backward(out, ct))
+        g = ex.gradients(tr, ex.backward(out, ct))
+        g._like = args   # for g.tree(i)
+        return g
 
     return Dynamic(tape).value(out), vjp_fn
 
