@@ -19,21 +19,15 @@ def _blocks(path):
     return re.findall(r"^```python\n(.*?)^```", path.read_text(), flags=re.S | re.M)
 
 
-def _conventions_merged():
-    return not isinstance(yota.value_and_grad(lambda x: x * x)(1.0)[1], yota.GradientResult)
-
-
 def test_porting_guide_snippets_run():
     blocks = _blocks(ROOT / "docs" / "porting.md")
     assert len(blocks) >= 6
     namespace = {"__name__": "porting"}
     ran = 0
     for i, code in enumerate(blocks):
-        if code.startswith("# after: conventions") and not _conventions_merged():
-            continue
         exec(compile(code, f"docs/porting.md block {i}", "exec"), namespace)
         ran += 1
-    assert ran >= len(blocks) - 1
+    assert ran == len(blocks)
 
 
 def test_supported_functions_doc_is_current():

@@ -199,9 +199,6 @@ def test_optimizer_records_the_loss_value_and_step_returns_it():
     assert value is None and opt.last_value is None
 
 
-@pytest.mark.xfail(strict=True, reason="value_and_grad returns the model's gradient as a model "
-                   "(issue 18, conventions); yota.optim reading that form belongs to the "
-                   "training branch (issue 18, items 6-9)")
 def test_value_and_grad_output_is_accepted_with_its_aux():
     x, y = _line_data()
     model = Line(np.array([0.5]), 0.25)
@@ -211,6 +208,9 @@ def test_value_and_grad_output_is_accepted_with_its_aux():
     new = opt(model, vg(model, x, y))
     assert opt.last_value == (pytest.approx(line_loss(model, x, y)), "aux")
     assert new.a[0] != model.a[0]
+    plain = SGD(0.01)(model, yota.gradient(line_loss)(model, x, y))   # the gradient alone
+    np.testing.assert_allclose(plain.a, new.a)
+    assert plain.c == pytest.approx(new.c)
 
 
 @pytest.mark.parametrize("form", ["tuple", "result", "dict"])

@@ -196,11 +196,22 @@ def _prefix_match(path, prefix):
 
 
 # --- reading what grad returned ----------------------------------------------------------------
+def _shaped_like(grads, model):
+    """Is ``grads`` a gradient in the model's own structure (an instance of the model's class,
+    or the same kind of container), as ``yota.value_and_grad`` returns it?"""
+    return tree.is_node(model) and type(grads) is type(model) and not isinstance(grads, dict)
+
+
 def _gradient_dict(who, model, grads, argnum):
-    """``(value, {path: gradient})`` from a grad tuple, a GradientResult, a dict or an array."""
+    """``(value, {path: gradient})`` from a grad tuple, a GradientResult, a dict, an array, or
+    what ``value_and_grad``/``gradient`` return: the gradient in the model's own structure,
+    alone or after the value (``(value, g)``, ``((value, aux), g)``)."""
     value = None
-    if isinstance(grads, tuple) and len(grads) == 2 and isinstance(grads[1], GradientResult):
+    if isinstance(grads, tuple) and len(grads) == 2 and (
+            isinstance(grads[1], GradientResult) or _shaped_like(grads[1], model)):
         value, grads = grads
+    if _shaped_like(grads, model):
+        return value, {path: g for path, g in tree.leaves(grads) if g is not None}
     if isinstance(grads, GradientResult):
         if not -len(grads) <= argnum < len(grads):
             raise InputError(

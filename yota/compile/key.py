@@ -36,6 +36,7 @@ import types
 import numpy as np
 
 from .. import tree
+from ..errors import a_or_an
 from ..tree import constant_names, field_names
 from ..kernel.primitive import Primitive as _Primitive
 from ..kernel.tracked import Tracked
@@ -148,7 +149,7 @@ def _other(x, t, diff, k, vals, depth):
         k.append((t, x) if x and x == x else _zero_or_nan(t, x))
         return
     if isinstance(x, _ndarray) or t is Tracked:
-        raise Unsupported(f"a {t.__name__} value")
+        raise Unsupported(f"{a_or_an(t.__name__)} value")
     if isinstance(x, (list, tuple)):
         k.append((t, len(x)))
         for e in x:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError, NotScalarError, YotaError
+from ..errors import InputError, NotScalarError, YotaError, a_or_an
 from ..kernel.tracked import Tracked
 from ..tracing import _fn_name, check_scalar_output
 
@@ -60,8 +60,8 @@ def float_output(who, f, out):
 def split_aux(who, f, out):
     """``(output, aux)`` of a function transformed with ``has_aux=True``."""
     if not isinstance(out, (tuple, list)) or len(out) != 2:
-        got = (f"a {type(out).__name__} of length {len(out)}"
-               if isinstance(out, (tuple, list)) else f"a {type(out).__name__}")
+        got = (f"{a_or_an(type(out).__name__)} of length {len(out)}"
+               if isinstance(out, (tuple, list)) else a_or_an(type(out).__name__))
         raise YotaError(
             f"yota.{who}: {_fn_name(f)} was transformed with has_aux=True, so it must return a "
             f"pair (output, aux), but it returned {got}; return (loss, aux) or drop has_aux")

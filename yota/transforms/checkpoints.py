@@ -9,7 +9,7 @@ import functools
 
 from .. import tree
 from ..core_pack.indexing import _Slot  # the same placeholder an index template uses
-from ..errors import InputError, YotaError
+from ..errors import InputError, YotaError, a_or_an
 from ..kernel.primitive import Primitive
 from ..kernel.tracked import Tracked
 from ..tracing import _fn_name, trace
@@ -72,7 +72,7 @@ class checkpoint:
                 "array it differentiates through as an argument")
         if not hasattr(out, "dtype") and not isinstance(out, float):
             raise YotaError(
-                f"yota.checkpoint: {_fn_name(self.f)} returned a {type(out).__name__}; a "
+                f"yota.checkpoint: {_fn_name(self.f)} returned {a_or_an(type(out).__name__)}; a "
                 "checkpointed function returns one array. Checkpoint each output separately")
         return out
 

@@ -28,7 +28,7 @@ def flatten(value):
     """
     spots = []   # (path, shape, dtype, kind) of each float leaf, in tree.leaves' order
     pieces = []
-    for path, leaf in tree.leaves(value):
+    for path, leaf in tree.leaves(value, trainable=True):   # constant fields stay as they are
         if leaf_kind(leaf) != "diff":
             continue
         kind = ("float" if isinstance(leaf, float) and type(leaf) is not Tracked else
