@@ -146,10 +146,17 @@ def test_float32_mlp_stays_float32():
 
 
 def test_backend_object():
+    from yota.plugins import PLUGINS, ensure_loaded
+    from yota.registry import REGISTRY, Registration
     from yota_numba import BACKEND, yota_register_backends
     assert BACKEND.name == "numba"
     assert BACKEND.available() == (True, "")
-    assert yota_register_backends() == [BACKEND]
+    registration = Registration("yota-numba")
+    yota_register_backends(registration)
+    assert registration.backends == {"numba": BACKEND}
+    ensure_loaded()   # installed through its entry point, as users get it
+    assert PLUGINS["yota-numba"].status == "loaded"
+    assert REGISTRY.backends["numba"] == (BACKEND, "yota-numba")
     c = compiled("w3", _w3, (np.random.default_rng(6).random(10),))
     assert c.source.startswith("def fused(")
 
