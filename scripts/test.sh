@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${YOTA_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-pkgs=(-e ".[test,examples]")
+pkgs=(-e ".[test,examples,docs]")
 for d in plugins/*/ examples/yota-*/; do
   [ -f "$d/pyproject.toml" ] && pkgs+=(-e "$d")
 done
