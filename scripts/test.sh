@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${YOTA_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-pkgs=(-e ".[test,examples,docs]")
+pkgs=(-e ".[test,examples]")
+pkgs+=(-e ".[docs]")   # the documentation site: tests/test_docs.py runs mkdocs build --strict
 for d in plugins/*/ examples/yota-*/; do
   [ -f "$d/pyproject.toml" ] && pkgs+=(-e "$d")
 done
