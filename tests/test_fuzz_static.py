@@ -49,7 +49,9 @@ SCALAR_CALLS = 7     # calls of one function with changing scalars (lifting happ
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     yota.clear_cache()
+    state = np.random.get_state()   # source "np_global" seeds the global generator
     yield
+    np.random.set_state(state)
     yota.clear_cache()
 
 
@@ -324,3 +326,46 @@ def _frozen(prog, consts, xs, s):
     differences, as yota treats them)."""
     x0 = xs[0] * (0.5 + 0.1 * s) + 0.01 * s
     return reference(prog, [x0] + list(xs[1:]), consts)[1]
+
+
+# --- the fuzzer can fail -------------------------------------------------------------------------
+def _small_program():
+    from test_fuzz import Program
+
+    return Program([(3,)], (("sin", (("x", 0),), ()), ("cube", (("v", 0),), ())),
+                   [("normal", (3,)), ("normal", (3,))], (("v", 1), ("v", 0)), np.float64, None)
+
+
+@pytest.mark.parametrize("source", ["closure", "attribute", "np_global"])
+def test_the_fuzzer_catches_frozen_draws(monkeypatch, source):
+    """With the random-draw watch blind, static mode compiles the draws of the first trace and
+    replays them: the fuzzer must report a mismatch with dynamic mode."""
+    from yota.compile import randomness
+
+    check_random_program(_small_program(), source, "Generator", "add", 5)   # fine as it is
+    monkeypatch.setattr(randomness.Watch, "drew", lambda self: None)
+    with pytest.raises(AssertionError, match="state differs|static value vs dynamic"):
+        check_random_program(_small_program(), source, "Generator", "add", 5)
+
+
+@pytest.mark.parametrize("where", ["argument", "closure"])
+def test_the_fuzzer_catches_stale_lifted_scalars(monkeypatch, where):
+    """With lifted scalars replaced by the value they had when first lifted (a compiled program
+    that bakes them in), the fuzzer must report a mismatch with dynamic mode."""
+    from yota.compile import key
+
+    values = [0.37 * v for v in range(1, SCALAR_CALLS + 1)]
+    check_scalar_program(_small_program(), "arith", where, values, 5)   # fine as it is
+    first = {}
+    original = key._LiftingKey.append
+
+    def stale(self, part):
+        n = len(self.vals)
+        original(self, part)
+        if len(self.vals) > n:   # a lifted value: replace it with the first one seen
+            self.vals[-1] = first.setdefault(self.count, self.vals[-1])
+
+    monkeypatch.setattr(key._LiftingKey, "append", stale)
+    yota.clear_cache()
+    with pytest.raises(AssertionError, match="static value vs dynamic"):
+        check_scalar_program(_small_program(), "arith", where, values, 5)
