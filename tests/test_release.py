@@ -34,6 +34,7 @@ import numpy as np
 import scipy.special
 import yota, yota_reductions, yota_linalg, yota_nn, yota_fft, yota_scipy, yota_dask, yota_numba
 import yota_special
+import yota.testing
 from importlib import metadata
 
 assert yota.__version__ == metadata.version("yota-ad") == "0.2.0", yota.__version__
