@@ -95,6 +95,10 @@ def test_version_is_read_from_one_place():
     assert yota.__version__ == metadata.version("yota-ad") == "0.2.0"
     for d in DISTRIBUTIONS[1:]:
         assert 'version = "0.2.0"' in (d / "pyproject.toml").read_text(), d
+        for init in d.glob("yota_*/__init__.py"):   # a pack's own __version__, where it has one
+            for line in init.read_text().splitlines():
+                if line.startswith("__version__ = "):
+                    assert line.split("=", 1)[1].split("#")[0].strip() == '"0.2.0"', init
 
 
 def test_every_distribution_builds_a_wheel_and_an_sdist(dist):
