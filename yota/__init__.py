@@ -18,7 +18,7 @@ from .compile import clear_cache
 from . import optim  # yota.optim.Adam after a plain `import yota`
 from . import plugins  # yota.plugins.reload() after a plain `import yota`
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place: pyproject.toml reads it (tool.setuptools.dynamic)
 
 __all__ = [
     "grad", "primitive", "defgrad", "nondifferentiable", "pack_primitive", "Primitive",

@@ -1,6 +1,12 @@
 """The exceptions yota raises. Every message names the function, the argument and a way out."""
+from __future__ import annotations
+
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 _YOTA_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -48,7 +54,7 @@ class PluginConflictError(PluginError):
     (``yota.packs.conflicts``)."""
 
 
-def reject_out(name, out):
+def reject_out(name: str, out: object) -> None:
     """NumPy's ``out=`` writes in place; a recorded value must never change under the tape."""
     if out is not None:
         raise InPlaceError(
@@ -57,22 +63,23 @@ def reject_out(name, out):
         )
 
 
-def a_or_an(word):
+def a_or_an(word: object) -> str:
     """``word`` with its indefinite article, for messages: ``a_or_an(type(x).__name__)`` gives
     "an int", "a float", "an Adam", "a ndarray"... (a vowel sound by its first letter; "an
     ndarray" is how NumPy's own messages read it)."""
-    word = str(word)
-    first = word[:1].lower()
-    vowel = first in "aeiou" or word.startswith(("nd", "NaN", "SGD", "RMS", "MLP"))
-    if word.lower().startswith(("uint", "uni", "use", "one")):   # "a uint8", "a user class"
+    text = str(word)
+    first = text[:1].lower()
+    vowel = first in "aeiou" or text.startswith(("nd", "NaN", "SGD", "RMS", "MLP"))
+    if text.lower().startswith(("uint", "uni", "use", "one")):   # "a uint8", "a user class"
         vowel = False
-    return f"{'an' if vowel else 'a'} {word}"
+    return f"{'an' if vowel else 'a'} {text}"
 
 
-def user_stacklevel():
+def user_stacklevel() -> int:
     """The ``stacklevel`` for ``warnings.warn`` called from the function calling this one that
     points at the first frame outside yota: a warning names the user's line, not yota's."""
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_code.co_filename.startswith(_YOTA_DIR):
         frame, level = frame.f_back, level + 1
     return level

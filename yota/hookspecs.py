@@ -1,12 +1,19 @@
 """The hooks a yota plugin (a "pack") may implement. See docs/writing-a-pack.md."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import pluggy
+
+if TYPE_CHECKING:
+    from .registry import Registration
 
 hookspec = pluggy.HookspecMarker("yota")
 hookimpl = pluggy.HookimplMarker("yota")
 
 
 @hookspec
-def yota_register_primitives(registry):
+def yota_register_primitives(registry: Registration) -> None:
     """Register primitives and NumPy implementations with ``registry.implement(np_func, impl)``
     and ``registry.add_primitive(prim)``. Called once per process, when yota first needs them.
 
@@ -16,7 +23,7 @@ def yota_register_primitives(registry):
 
 
 @hookspec
-def yota_register_backends(registry):
+def yota_register_backends(registry: Registration) -> list[Any] | None:
     """Provide compile backends with ``registry.add_backend(backend)`` (the same
     ``Registration`` as above; ``add_backend`` may also be called from
     ``yota_register_primitives``), or return a list of them from an implementation that takes

@@ -1,11 +1,16 @@
 """GradientResult: the gradients of one ``grad`` call, one entry per argument."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import tree as _tree
 from .errors import InputError
 from .kernel.tracked import Tracked
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 
 class GradientResult:
@@ -27,19 +32,22 @@ class GradientResult:
     # ``tree``; left unset by the compiled code so the hot path does not pay for it.
     __slots__ = ("_grads", "_like")
 
-    def __init__(self, grads):
+    _grads: tuple[Any, ...]
+    _like: tuple[Any, ...]
+
+    def __init__(self, grads: Iterable[Any]) -> None:
         self._grads = tuple(grads)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> Any:
         return self._grads[i]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._grads)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._grads)
 
-    def tree(self, i, like=None):
+    def tree(self, i: int, like: Any = None) -> Any:
         """The gradient of argument ``i`` in the argument's own structure: an attrs (or
         dataclass) instance, list, tuple or dict shaped like the argument, with the gradient at
         every float leaf (zeros where no gradient reached it) and ``None`` at leaves that are
@@ -60,23 +68,23 @@ class GradientResult:
             like = stored[i]
         return structured(g, like)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return NotImplemented
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "GradientResult(\n" + "".join(
             f"  [{i}] {_describe(g)}\n" for i, g in enumerate(self._grads)) + ")"
 
 
-def structured(paths, like):
+def structured(paths: dict[Any, Any], like: Any) -> Any:
     """A path dict of gradients -> a copy of ``like`` holding them (see GradientResult.tree)."""
     return _tree.map_leaves(
         lambda path, leaf: paths[path] if path in paths else _zeros_like(leaf), like)
 
 
-def _zeros_like(leaf):
+def _zeros_like(leaf: Any) -> Any:
     """No gradient reached this leaf: zeros of its kind for a float, None for the rest."""
     if type(leaf) is Tracked:  # an argument that is a value of an outer tape
         if leaf.dtype.kind != "f":
@@ -91,7 +99,7 @@ def _zeros_like(leaf):
     return None
 
 
-def _describe(g):
+def _describe(g: Any) -> str:
     if g is None:
         return "None (not differentiated)"
     if isinstance(g, dict):

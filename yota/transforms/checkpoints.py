@@ -5,6 +5,8 @@ temporary tape (``_traced_vjp``).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import functools
 
 from .. import tree
@@ -14,6 +16,9 @@ from ..kernel.primitive import Primitive
 from ..kernel.tracked import Tracked
 from ..tracing import _fn_name, trace
 from .executors import Dynamic
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["checkpoint"]
 
@@ -29,7 +34,7 @@ class checkpoint:
     ``f`` must return one float array; arguments may be arrays or attrs/list/dict trees.
     """
 
-    def __init__(self, f):
+    def __init__(self, f: Callable[..., Any]) -> None:
         if not callable(f):
             raise InputError(f"yota.checkpoint: expected a function, got {f!r}")
         self.f = f
@@ -44,7 +49,7 @@ class checkpoint:
     def __repr__(self):
         return f"<yota.checkpoint of {_fn_name(self.f)}>"
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         leaves = []
 
         def cut(path, leaf):

@@ -3,6 +3,8 @@
 ``ValueAndGrad`` (``gradients``)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import tree
@@ -12,10 +14,13 @@ from ..tracing import _fn_name, leaf_kind, like_of, trace
 from .blocks import cotangent, scalar_output, seed_like
 from .executors import Dynamic
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = ["flatten", "make_hvp"]
 
 
-def flatten(value):
+def flatten(value: Any) -> tuple[np.ndarray[Any, Any], Callable[[Any], Any]]:
     """``vector, unflatten = flatten(params)``: the float leaves of ``params`` (an array, a float,
     an attrs/dataclass model, lists, tuples and dicts of them) in one 1-d array, and the function
     that rebuilds ``params`` from such a vector, as autograd's ``flatten`` and JAX's
@@ -31,7 +36,7 @@ def flatten(value):
     for path, leaf in tree.leaves(value, trainable=True):   # constant fields stay as they are
         if leaf_kind(leaf) != "diff":
             continue
-        kind = ("float" if isinstance(leaf, float) and type(leaf) is not Tracked else
+        kind = ("float" if isinstance(leaf, float) and type(leaf) is not Tracked else  # type: ignore[comparison-overlap]
                 type(leaf) if isinstance(leaf, np.floating) else "array")
         spots.append((path, np.shape(leaf), np.dtype(leaf.dtype if hasattr(leaf, "dtype")
                                                      else np.float64), kind))
@@ -79,7 +84,7 @@ def flatten(value):
     return vector, unflatten
 
 
-def make_hvp(f, argnum=0):
+def make_hvp(f: Callable[..., Any], argnum: int = 0) -> Callable[..., tuple[Callable[[Any], Any], Any]]:
     """``make_hvp(f)(*args)`` -> ``(hvp_fn, gradient)``, as autograd's ``make_hvp``:
     ``hvp_fn(v)`` is the Hessian-vector product ``H v`` of scalar ``f`` w.r.t. argument
     ``argnum`` (a float array or float) at ``args``, and ``gradient`` is ``f``'s gradient there.

@@ -14,6 +14,8 @@ executor ``ex`` for backward passes and returns its result tree, whose leaves co
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import copy
 import functools
 
@@ -26,6 +28,9 @@ from ..kernel.tape import reentered
 from ..kernel.tracked import Tracked
 from ..result import GradientResult
 from ..tracing import _fn_name, hand_over, like_of, trace, zeros
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["Transform", "Transformed", "Dynamic", "Static"]
 
@@ -182,7 +187,7 @@ class Transformed:
         self.dynamic = dynamic
         functools.update_wrapper(self, f, updated=())
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.dynamic:
             return self.transform.dynamic(self.f, args, kwargs, self.argnums)
         return static_call(self.transform, self.f, args, kwargs, self.argnums)

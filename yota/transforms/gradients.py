@@ -9,6 +9,8 @@ argnums), picked from the same ``GradientResult`` after the call (``pick``), in 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..compile import source as compiled_source
@@ -17,6 +19,11 @@ from ..errors import InputError
 from ..result import structured
 from .blocks import aval, check_argnums, float_output, scalar_output, seed_like, split_aux
 from .executors import Transform, Transformed
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..result import GradientResult
 
 __all__ = ["grad", "value_and_grad", "gradient", "elementwise_grad", "show_code", "source",
            "ValueAndGrad", "pick"]
@@ -55,7 +62,7 @@ class ValueAndGrad(Transform):
 
 
 GRAD = ValueAndGrad("grad", tag="grad")   # compiled by the default backend
-_GRAD_ON = {}                              # backend name -> GRAD.on_backend(name)
+_GRAD_ON: dict[Any, ValueAndGrad] = {}                            # backend name -> GRAD.on_backend(name)
 
 
 def grad_spec(backend):
@@ -69,7 +76,8 @@ def grad_spec(backend):
     return spec
 
 
-def grad(f, *args, dynamic=False, argnums=None, backend=None, **kwargs):
+def grad(f: Callable[..., Any], *args: Any, dynamic: bool = False, argnums: int | tuple[int, ...] | None = None,
+         backend: str | None = None, **kwargs: Any) -> tuple[Any, GradientResult]:
     """Value and gradients of a scalar function: ``val, g = grad(f, *args)``.
 
     ``g[i]`` is the gradient w.r.t. argument ``i`` (see GradientResult; ``g.tree(i)``: in the
@@ -124,12 +132,14 @@ class value_and_grad(Transformed):
     returns = "both"
     elementwise = False
 
-    def __init__(self, f, argnums=0, has_aux=False, *, dynamic=False, backend=None):
+    def __init__(self, f: Callable[..., Any], argnums: int | tuple[int, ...] | None = 0,
+                 has_aux: bool = False, *, dynamic: bool = False,
+                 backend: str | None = None) -> None:
         spec = ValueAndGrad(self.name, has_aux, self.returns, elementwise=self.elementwise)
         super().__init__(spec, f, check_argnums(self.name, argnums), dynamic, backend)
         self.has_aux = has_aux
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.dynamic:
             r = self.transform.dynamic(self.f, args, kwargs, self.argnums)
         else:
@@ -160,12 +170,14 @@ class elementwise_grad(gradient):
     elementwise = True
 
 
-def source(f, *args, argnums=None, backend=None, **kwargs):
+def source(f: Callable[..., Any], *args: Any, argnums: int | tuple[int, ...] | None = None,
+           backend: str | None = None, **kwargs: Any) -> str:
     """The generated source of every compiled variant for this call's signature."""
     return compiled_source(grad_spec(backend), f, args, kwargs, argnums)
 
 
-def show_code(f, *args, argnums=None, backend=None, **kwargs):
+def show_code(f: Callable[..., Any], *args: Any, argnums: int | tuple[int, ...] | None = None,
+              backend: str | None = None, **kwargs: Any) -> None:
     """Print the code that ``grad(f, *args, backend=backend)`` runs in static mode, under a
     line naming the backend that generated it (and, for "auto", which tier is active)."""
     print(source(f, *args, argnums=argnums, backend=backend, **kwargs), end="")

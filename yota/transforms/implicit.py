@@ -7,6 +7,8 @@ a fixed point, found by the same iteration on vector-Jacobian products of ``f``.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import tree
@@ -16,10 +18,14 @@ from ..kernel.tracked import Tracked
 from .conveniences import flatten
 from .products import vjp
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = ["fixed_point"]
 
 
-def fixed_point(f, a, x0, distance, tol, max_iter=100_000):
+def fixed_point(f: Callable[..., Any], a: Any, x0: Any, distance: Callable[[Any, Any], Any], tol: float,
+                max_iter: int = 100_000) -> Any:
     """The fixed point ``x* = f(a)(x*)`` reached by iterating ``x = f(a)(x)`` from ``x0`` until
     ``distance(x, x_prev) <= tol``, differentiable w.r.t. ``a`` (autograd's signature).
 

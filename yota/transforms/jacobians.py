@@ -6,6 +6,8 @@ another derivative, the rows are values of the outer tape and record there.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..compile.ir import NotCompilable
@@ -14,6 +16,9 @@ from ..kernel.tracked import Tracked
 from ..tracing import _fn_name, like_of
 from .blocks import aval, check_argnums, float_output, scalar_output, seed_like, unit_seed
 from .executors import Transform, Transformed
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["jacobian", "hessian", "Jacobian", "Hessian", "STATIC_ROWS_MAX"]
 
@@ -102,7 +107,8 @@ class jacobian(Transformed):
 
     name = "jacobian"
 
-    def __init__(self, f, argnums=0, *, dynamic=False, backend=None):
+    def __init__(self, f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, *, dynamic: bool = False,
+                 backend: str | None = None) -> None:
         argnums = check_argnums(self.name, argnums)
         super().__init__(_JACOBIAN[isinstance(argnums, int)], f, argnums, dynamic, backend)
 
@@ -150,6 +156,7 @@ class hessian(Transformed):
 
     name = "hessian"
 
-    def __init__(self, f, argnums=0, *, dynamic=False, backend=None):
+    def __init__(self, f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, *, dynamic: bool = False,
+                 backend: str | None = None) -> None:
         argnums = check_argnums(self.name, argnums, allow_tuple=False)
         super().__init__(Hessian(argnums), f, argnums, dynamic, backend)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..errors import InputError, NoRuleError
@@ -16,10 +18,13 @@ from ..kernel.primitive import Primitive
 from ..kernel.tracked import Tracked
 from .products import vjp
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = ["odeint"]
 
 
-def odeint(func, y0, t, *params, steps=20):
+def odeint(func: Callable[..., Any], y0: Any, t: Any, *params: Any, steps: int = 20) -> Any:
     """``ys = odeint(func, y0, t, *params)``: the solution of ``dy/dt = func(y, t, *params)``
     with ``y(t[0]) = y0`` at every time of the increasing 1-d array ``t``, shape
     ``(len(t),) + y0.shape`` (``ys[0]`` is ``y0``), as autograd's and JAX's ``odeint``.

@@ -6,6 +6,8 @@ differentiates a recorded gradient once more. Neither is compiled: there is no g
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..errors import InputError, NotScalarError
@@ -14,10 +16,16 @@ from ..tracing import _fn_name, leaf_kind, like_of, trace
 from .blocks import aval, cotangent, float_output, scalar_output, seed_like
 from .executors import Dynamic
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..result import GradientResult
+
 __all__ = ["vjp", "hvp"]
 
 
-def vjp(f, *args, argnums=None, **kwargs):
+def vjp(f: Callable[..., Any], *args: Any, argnums: int | tuple[int, ...] | None = None,
+        **kwargs: Any) -> tuple[Any, Callable[..., GradientResult]]:
     """``out, vjp_fn = vjp(f, *args)``: the output of ``f`` and its vector-Jacobian product.
 
     ``vjp_fn(ct)`` returns the ``GradientResult`` of ``sum(ct * f(*args))``: the cotangent ``ct``
@@ -30,7 +38,7 @@ def vjp(f, *args, argnums=None, **kwargs):
     shape, dtype = aval(out)
     name = _fn_name(f)
 
-    def vjp_fn(ct=None):
+    def vjp_fn(ct: Any = None) -> GradientResult:
         if ct is None:
             if shape != ():
                 raise NotScalarError(
@@ -47,7 +55,7 @@ def vjp(f, *args, argnums=None, **kwargs):
     return Dynamic(tape).value(out), vjp_fn
 
 
-def hvp(f, x, v, **kwargs):
+def hvp(f: Callable[..., Any], x: Any, v: Any, **kwargs: Any) -> Any:
     """Hessian-vector product ``H(x) @ v`` of scalar ``f`` without forming the Hessian.
 
     One forward pass, the gradient recorded on the same tape, then one backward pass of the

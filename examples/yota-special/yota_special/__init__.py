@@ -15,7 +15,7 @@ import scipy.special as sc
 import yota
 from yota.packs import pack_primitive
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["erfcx", "dawsn", "jv"]
 
 _TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)

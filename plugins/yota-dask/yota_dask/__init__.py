@@ -6,6 +6,6 @@ the rows of the dask arrays ``X`` and ``y`` staying on the workers that hold the
 from .grad import grad, value_and_grad
 from .placement import persist
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["grad", "value_and_grad", "persist"]

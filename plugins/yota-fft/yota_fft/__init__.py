@@ -19,7 +19,7 @@ import yota
 from yota.packs import pack_primitive
 from yota.extend import ImplementationTable
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["fftn_p", "ifftn_p", "rfft_p", "irfft_p", "yota_register_primitives"]
 
 IMPLEMENTS = ImplementationTable()

@@ -19,7 +19,7 @@ from .norms import matrix_norm, vector_norm
 from .products import matmul
 from .solvers import cholesky, det, inv, logabsdet, slogdet_sign, solve
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["matmul", "einsum_p", "trace", "diag", "inv", "solve", "det", "logabsdet",
            "slogdet_sign", "cholesky", "vector_norm", "matrix_norm", "eig_w", "eig_v", "eigh_w", "eigh_v", "svd_u",
            "svd_s", "svd_vh", "qr_q", "qr_r", "pinv_p", "lstsq_x", "lstsq_residuals", "lstsq_s",

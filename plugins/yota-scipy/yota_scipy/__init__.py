@@ -17,7 +17,7 @@ from yota import hookimpl
 
 from . import special
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["special", "stats", "linalg", "signal"]
 _SUBMODULES = ("stats", "linalg", "signal")
 
