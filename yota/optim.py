@@ -37,6 +37,8 @@ import json
 import math
 import numbers
 
+from typing import TYPE_CHECKING, Any, Union
+
 import numpy as np
 
 from . import tree
@@ -44,6 +46,15 @@ from .errors import InputError, a_or_an
 from .kernel.tracked import Tracked
 from .result import GradientResult
 from .transforms import grad
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    #: A learning rate: a number, or a schedule ``step -> lr``.
+    LearningRate = Union[float, Callable[[int], float]]
+    #: What ``freeze=`` takes: a path prefix, a dotted pattern, a predicate, or a list of these.
+    FreezePattern = Union[tuple[Any, ...], str, Callable[[tuple[Any, ...]], bool],
+                          list[Any], None]
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSProp", "sgd",
@@ -57,7 +68,7 @@ class Schedule:
 
     name = "schedule"
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         raise NotImplementedError
 
     def __repr__(self):
@@ -119,22 +130,22 @@ class _Cosine(Schedule):
         return self.final + (self.lr - self.final) * 0.5 * (1 + math.cos(math.pi * done))
 
 
-def constant(lr):
+def constant(lr: float) -> Schedule:
     """``lr`` at every step (what a plain float means)."""
     return _Constant(lr)
 
 
-def step_decay(lr, every, factor=0.1):
+def step_decay(lr: float, every: int, factor: float = 0.1) -> Schedule:
     """``lr * factor ** (step // every)``: multiply by ``factor`` every ``every`` steps."""
     return _StepDecay(lr, every, factor)
 
 
-def exponential(lr, rate, every=1):
+def exponential(lr: float, rate: float, every: int = 1) -> Schedule:
     """``lr * rate ** (step / every)``: a smooth decay by ``rate`` per ``every`` steps."""
     return _Exponential(lr, rate, every)
 
 
-def cosine(lr, total, warmup=0, final=0.0):
+def cosine(lr: float, total: int, warmup: int = 0, final: float = 0.0) -> Schedule:
     """Linear warm-up to ``lr`` over ``warmup`` steps (``lr * (step + 1) / warmup``), then a
     half cosine from ``lr`` down to ``final`` at step ``total``; ``final`` after that."""
     return _Cosine(lr, total, warmup, final)
@@ -331,7 +342,9 @@ class Optimizer:
 
     _slots: tuple[str, ...] = ()
 
-    def __init__(self, lr, *, weight_decay=0.0, clip_norm=None, clip_value=None, freeze=None):
+    def __init__(self, lr: LearningRate, *, weight_decay: float = 0.0,
+                 clip_norm: float | None = None, clip_value: float | None = None,
+                 freeze: FreezePattern = None) -> None:
         who = type(self).__name__
         if callable(lr):
             self.lr = lr
@@ -342,13 +355,13 @@ class Optimizer:
         self.clip_value = None if clip_value is None else _positive(who, "clip_value", clip_value)
         self.freeze, self._frozen_tests = _path_matcher(who, freeze)
         self.step_count = 0
-        self.state = {}          # path -> {slot name: array}
-        self._loaded = set()     # paths of loaded state not yet checked against the model
-        self.last_value = None
-        self.last_grad_norm = None
+        self.state: dict[tuple[Any, ...], dict[str, Any]] = {}   # path -> {slot name: array}
+        self._loaded: set[tuple[Any, ...]] = set()   # loaded state not yet checked on the model
+        self.last_value: Any = None
+        self.last_grad_norm: float | None = None
 
     # --- the public step -------------------------------------------------------------------
-    def __call__(self, model, grads, argnum=0):
+    def __call__(self, model: Any, grads: Any, argnum: int = 0) -> Any:
         """The updated model: a new object (the same one if nothing was updated); nothing is
         written in place.
 
@@ -370,12 +383,13 @@ class Optimizer:
             return updates.get((), model)
         return tree.replace_paths(model, updates) if updates else model
 
-    def step(self, model, grads, argnum=0):
+    def step(self, model: Any, grads: Any, argnum: int = 0) -> tuple[Any, Any]:
         """``(updated model, loss value)``; the value is None unless ``grads`` is grad's tuple."""
         model = self(model, grads, argnum)
         return model, self.last_value
 
-    def minimize(self, loss, model, *data, **kwargs):
+    def minimize(self, loss: Callable[..., Any], model: Any, *data: Any,
+                 **kwargs: Any) -> tuple[Any, Any]:
         """One training step on ``loss(model, *data)``: ``(updated model, loss value)``.
 
         Only the model, the first argument, is differentiated (``argnums=0``): no gradient is
@@ -390,7 +404,7 @@ class Optimizer:
                 "(opt.step(model, grad_result) takes a gradient computed already)")
         return self.step(model, grad(loss, model, *data, argnums=0, **kwargs))
 
-    def current_lr(self):
+    def current_lr(self) -> float:
         """The learning rate the next update uses."""
         if callable(self.lr):
             lr = self.lr(self.step_count)
@@ -470,10 +484,14 @@ class Optimizer:
     def _init_state(self, p):
         return {}
 
+    def _update(self, path, p, g, lr):
+        """The new value of parameter ``p`` (at ``path``) after one step with gradient ``g``."""
+        raise NotImplementedError
+
     def _l2(self, g, p):
         return g + self.weight_decay * p if self.weight_decay else g
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         """The state as a plain dict of arrays (copies), for ``np.savez(file, **d)``.
 
         Keys: ``optimizer`` (the class name), ``step`` and ``<slot>:<path as JSON>`` such as
@@ -486,7 +504,7 @@ class Optimizer:
                 out[f"{name}:{key}"] = np.array(arr, copy=True)
         return out
 
-    def load_state_dict(self, d):
+    def load_state_dict(self, d: Mapping[str, Any]) -> None:
         """Restore what ``state_dict`` returned (a dict, or the NpzFile ``np.load`` gives)."""
         who = type(self).__name__
         d = {k: np.asarray(d[k]) for k in d.keys()}
@@ -498,7 +516,7 @@ class Optimizer:
             raise ValueError(f"yota.optim.{who}.load_state_dict: no 'step' entry; pass what "
                              "state_dict() returned (or np.load of the saved file)")
         step = int(d.pop("step"))
-        state = {}
+        state: dict[tuple[Any, ...], dict[str, Any]] = {}
         for key, arr in d.items():
             name, sep, path = key.partition(":")
             if not sep or name not in self._slots:
@@ -539,7 +557,8 @@ class SGD(Optimizer):
     _slots = ("momentum",)
     _hyper = ["momentum", "nesterov"]
 
-    def __init__(self, lr, momentum=0.0, *, nesterov=False, **kwargs):
+    def __init__(self, lr: LearningRate, momentum: float = 0.0, *, nesterov: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(lr, **kwargs)
         self.momentum = _positive("SGD", "momentum", momentum)
         self.nesterov = bool(nesterov)
@@ -572,7 +591,8 @@ class Adam(Optimizer):
     _slots = ("m", "v", "t")
     _hyper = ["betas", "eps"]
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, **kwargs):
+    def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, **kwargs: Any) -> None:
         super().__init__(lr, **kwargs)
         who = type(self).__name__
         b1, b2 = betas
@@ -611,7 +631,8 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter): ``p = p * (1 - lr * wd)``
     before the Adam step, and no L2 term in the gradient. ``weight_decay`` defaults to 0.01."""
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, *, weight_decay=0.01, **kwargs):
+    def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, *, weight_decay: float = 0.01, **kwargs: Any) -> None:
         super().__init__(lr, betas, eps, weight_decay=weight_decay, **kwargs)
 
     def _gradient(self, g, p):
@@ -633,7 +654,8 @@ class RMSProp(Optimizer):
     _slots = ("square_avg", "momentum")
     _hyper = ["alpha", "eps", "momentum"]
 
-    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0, **kwargs):
+    def __init__(self, lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 momentum: float = 0.0, **kwargs: Any) -> None:
         super().__init__(lr, **kwargs)
         if not 0 <= alpha < 1:
             raise ValueError(f"yota.optim.RMSProp: alpha must lie in [0, 1), got {alpha!r}")
@@ -663,8 +685,9 @@ class RMSProp(Optimizer):
         return p - lr * u
 
 
-def sgd(model, grads, lr, *, argnum=0, weight_decay=0.0, clip_norm=None, clip_value=None,
-        freeze=None):
+def sgd(model: Any, grads: Any, lr: float, *, argnum: int = 0, weight_decay: float = 0.0,
+        clip_norm: float | None = None, clip_value: float | None = None,
+        freeze: FreezePattern = None) -> Any:
     """One plain SGD step, no state: ``model = sgd(model, grad(loss, model, X, y), lr=0.1)``.
 
     Returns the updated model (a new object; nothing is written in place). For momentum, a

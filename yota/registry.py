@@ -8,12 +8,18 @@ Filled once, at load time. Dispatching an operation is then a single dictionary 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from .errors import PluginError
 from .kernel.dispatch import DISPATCH
 from .kernel.primitive import Primitive
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+_Impl = TypeVar("_Impl")
 
 # Functions that a known pack provides, so a missing one can say what to install.
 KNOWN_PACKS = {
@@ -65,7 +71,7 @@ KNOWN_PACKS = {
 EQUIVALENT_MODULE = {"yota-scipy": ("scipy.", "yota_scipy.")}
 
 
-def pack_for(name):
+def pack_for(name: str) -> str | None:
     """The pack known to provide ``name``, or None."""
     for pack, names in KNOWN_PACKS.items():
         if name in names:
@@ -73,7 +79,7 @@ def pack_for(name):
     return None
 
 
-def numpy_name(func):
+def numpy_name(func: Any) -> str:
     """'numpy.linalg.inv' style name of a NumPy callable, for messages; a ufunc method key
     ``(np.add, "reduce")`` reads 'numpy.add.reduce'."""
     if _is_ufunc_method(func):
@@ -86,7 +92,7 @@ def numpy_name(func):
     return f"{module}.{getattr(func, '__name__', repr(func))}"
 
 
-def short_name(func):
+def short_name(func: Any) -> str:
     """The name KNOWN_PACKS uses: 'sum', 'inv', 'add.reduce'."""
     if _is_ufunc_method(func):
         return f"{func[0].__name__}.{func[1]}"
@@ -110,7 +116,7 @@ def _is_ufunc_method(key):
     return type(key) is tuple and len(key) == 2 and isinstance(key[0], np.ufunc)
 
 
-def install_hint(pack):
+def install_hint(pack: str) -> str:
     """A command that installs ``pack``: its published name, and the form that works from a
     source checkout of yota (the packs live in ``plugins/``)."""
     return f"pip install {pack} (from a yota source checkout: pip install -e plugins/{pack})"
@@ -138,12 +144,12 @@ def missing_rule_message(what, short_name, loaded=()):
     return f"yota: {what} has no yota implementation, so it cannot be traced; {hint}."
 
 
-class ImplementationTable(dict):
+class ImplementationTable(dict[Any, Any]):
     """NumPy callable -> yota implementation, as a pack's module collects them before its hook
     hands them to ``registry.implement``. ``@TABLE.implements(np.flip, np.flipud)`` fills it."""
 
-    def implements(self, *numpy_funcs):
-        def register(impl):
+    def implements(self, *numpy_funcs: Any) -> Callable[[_Impl], _Impl]:
+        def register(impl: _Impl) -> _Impl:
             for f in numpy_funcs:
                 self[f] = impl
             return impl
@@ -166,18 +172,18 @@ class Registration:
     what wins never depends on the order packs load in. The calling convention is 0.1's:
     ``registry.implement(np_func, impl, override=...)``, ``registry.add_primitive(prim)``."""
 
-    def __init__(self, pack):
+    def __init__(self, pack: str) -> None:
         self.pack = pack
-        self.claims = {}        # NumPy callable -> (impl, override)
-        self.primitives = {}    # name -> Primitive, namespaced by this pack
-        self.backends = {}      # name -> compile backend (yota.compile.backends)
+        self.claims: dict[Any, tuple[Any, bool]] = {}   # NumPy callable -> (impl, override)
+        self.primitives: dict[str, Primitive] = {}     # name -> Primitive, of this pack
+        self.backends: dict[str, Any] = {}   # name -> compile backend (yota.compile.backends)
 
     @property
-    def plugin(self):
+    def plugin(self) -> str:
         """The pack registering (0.1's ``registry.plugin``)."""
         return self.pack
 
-    def implement(self, numpy_func, impl, *, override=False):
+    def implement(self, numpy_func: Any, impl: _Impl, *, override: bool = False) -> _Impl:
         """Route ``numpy_func`` (a ufunc or a NumPy function) to ``impl`` for tracked values.
         ``override=True`` replaces another pack's version on purpose."""
         numpy_func = _original(numpy_func)
@@ -186,7 +192,7 @@ class Registration:
             self.add_primitive(impl)
         return impl
 
-    def add_primitive(self, prim, *, override=False):
+    def add_primitive(self, prim: Primitive, *, override: bool = False) -> Primitive:
         """List a primitive (also one with no NumPy counterpart, such as yota_nn.relu). Its name
         belongs to this pack: another pack may have a primitive of the same name."""
         if not isinstance(prim, Primitive):
@@ -196,7 +202,7 @@ class Registration:
             prim.pack = self.pack
         return prim
 
-    def add_backend(self, backend):
+    def add_backend(self, backend: _Impl) -> _Impl:
         """Provide a compile backend: an object with a ``name`` and ``lower(program, template,
         fname) -> (fn, source)`` (docs/writing-a-pack.md, "Compile backends")."""
         name = getattr(backend, "name", None)

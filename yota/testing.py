@@ -14,6 +14,7 @@ plugin (``yota.pytest_plugin``) offers all of this as fixtures.
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from .packs import host as plugins
 from .packs.host import PLUGINS, ensure_loaded
 from .registry import REGISTRY, install_hint
 from .transforms import grad
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = ["check_grads", "check_primitive", "numerical_grad", "GradientMismatch",
            "MissingRules", "PackNotLoaded", "pack_primitives", "missing_rules",
@@ -78,7 +82,8 @@ def _difference(f, args, argnum, path, leaf, base, direction, h):
     return (vals[0] - vals[1]) / (2 * h)
 
 
-def numerical_grad(f, args, argnum, eps=None):
+def numerical_grad(f: Callable[..., Any], args: Sequence[Any], argnum: int,
+                   eps: float | None = None) -> Any:
     """Central finite differences of scalar ``f(*args)`` w.r.t. every float or complex leaf of
     ``args[argnum]``, computed in float64 (complex128). Returns ``{path: gradient}``; a complex
     leaf z = x + iy gets dL/dx - i dL/dy, the convention ``grad`` follows (docs/complex.md)."""
@@ -95,8 +100,12 @@ def _directional(f, args, argnum, path, leaf, u, eps):
 
 
 # --- check_grads -------------------------------------------------------------------------------
-def check_grads(f, *args, order=1, modes=MODES, rtol=None, atol=None, dynamic=None,
-                argnums=None, eps=None, seed=0, name=None, arg_names=None):
+def check_grads(f: Callable[..., Any], *args: Any, order: int = 1,
+                modes: Sequence[str] = MODES, rtol: float | None = None,
+                atol: float | None = None, dynamic: bool | None = None,
+                argnums: int | Sequence[int] | None = None, eps: float | None = None,
+                seed: int = 0, name: str | None = None,
+                arg_names: Sequence[str] | None = None) -> Any:
     """Compare yota's gradients of scalar ``f(*args)`` with central finite differences.
 
     ``modes`` are "static" (compiled graphs; warmed up on nearby inputs, then replayed) and
@@ -283,7 +292,7 @@ def vdot(a, u):
 
 
 # --- the pack author's kit ---------------------------------------------------------------------
-def find_primitive(fn):
+def find_primitive(fn: Any) -> tuple[Primitive | None, str | None]:
     """``(primitive or None, provider)`` for a Primitive, a registered NumPy callable or a
     primitive name."""
     ensure_loaded()
@@ -326,7 +335,7 @@ def _has_every_rule(prim):
     return type(prim.rules).__name__ == "_EveryArgument"
 
 
-def missing_rules(prim):
+def missing_rules(prim: Primitive) -> list[tuple[int, str]]:
     """Arguments of ``prim`` that may carry a gradient but have no rule: ``[(argnum, name)]``.
 
     A positional parameter without a default carries a gradient unless the primitive lists it
@@ -350,7 +359,7 @@ def missing_rules(prim):
     return missing
 
 
-def pack_primitives(pack):
+def pack_primitives(pack: str) -> dict[str, Primitive]:
     """``{name: Primitive}`` of every primitive the plugin ``pack`` registered, directly or as
     the implementation of a NumPy function, and those its implementations call (found in the
     names their code uses), so wrappers such as ``concatenate_`` count with their primitives."""
@@ -424,7 +433,7 @@ def primitives_used_by(fn, _seen=None):
     return out
 
 
-def check_rules_complete(pack):
+def check_rules_complete(pack: str) -> None:
     """Raise MissingRules listing every (primitive, argument) of ``pack`` without a rule."""
     problems = []
     for name, prim in pack_primitives(pack).items():
@@ -440,8 +449,10 @@ def check_rules_complete(pack):
         raise MissingRules(f"pack {pack!r}: " + "\n".join(problems))
 
 
-def check_primitive(fn, *args, order=1, modes=MODES, rtol=None, atol=None, argnums=None,
-                    seed=0, **kwargs):
+def check_primitive(fn: Callable[..., Any], *args: Any, order: int = 1,
+                    modes: Sequence[str] = MODES, rtol: float | None = None,
+                    atol: float | None = None, argnums: int | Sequence[int] | None = None,
+                    seed: int = 0, **kwargs: Any) -> Any:
     """check_grads for one primitive, or a NumPy/SciPy function a pack implements, with any
     output shape: its output is weighed by a fixed random cotangent, so every entry of the
     Jacobian counts. Keyword arguments go to ``fn``. Failures name the primitive, its pack and
