@@ -154,7 +154,7 @@ def cosine(lr: float, total: int, warmup: int = 0, final: float = 0.0) -> Schedu
 def _positive(where, name, x):
     if type(x) is Tracked:   # a learning rate being differentiated (meta-learning)
         return x
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not x >= 0:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not float(x) >= 0:
         raise ValueError(f"yota.optim.{where}: {name} must be a number >= 0, got {x!r}")
     return float(x)
 

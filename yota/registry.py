@@ -232,14 +232,14 @@ class Registry:
         self.provider = {}      # NumPy callable or unshared primitive name -> pack
         self.active = {}        # Primitive -> pack, for every primitive of a loaded pack
         self.conflicts = []     # yota.packs.conflicts.Conflict, one per contested function
-        self.loaded = frozenset()
+        self.loaded: frozenset[str] = frozenset()
         self.backends = {}      # backend name -> (backend, pack), names exactly one pack uses
         self.shared_backends = {}   # backend name -> the packs that each provide one
 
     def install_backends(self, by_pack):
         """``by_pack``: pack -> {name: backend}. A name two packs provide belongs to neither
         (selecting it says so), whatever the order they loaded in."""
-        owners = {}
+        owners: dict[str, list[tuple[str, Any]]] = {}
         for pack, backends in by_pack.items():
             for name, backend in backends.items():
                 owners.setdefault(name, []).append((pack, backend))
@@ -255,7 +255,7 @@ class Registry:
     def install(self, ufuncs, functions, provider, by_pack, conflicts, loaded):
         """Replace everything (the dispatch dicts in place: the kernel holds references)."""
         DISPATCH.install(ufuncs, functions)
-        names = {}
+        names: dict[str, dict[str, Primitive]] = {}
         for pack, prims in by_pack.items():
             for name, prim in prims.items():
                 names.setdefault(name, {}).setdefault(pack, prim)
