@@ -200,9 +200,11 @@ def register_emitter(prim, emitter):
     prim.defemit(BACKEND, lambda em, ins: None if ins.inplace is not None else emitter(em, ins))
 
 
-def generate(program, result, fname="compiled"):
-    """Source and globals for ``program``; ``result`` (a ResultSpec) builds the return value."""
-    em = _Emitter(program, fname)
+def emit_parameters(em, program, result):
+    """The function's parameter names and its first lines: Python float (or complex)
+    parameters made NumPy scalars, the guards on parameters checked at once. Returns the names
+    and ``{var: [guard index]}`` for the guards checked after the instruction defining ``var``.
+    Shared with backends whose host function is written like this one (yota-numba)."""
     pnames = [em.namer.fresh(n) for n in program.param_names]
     for n, name in zip(program.params, pnames):
         em.names[n] = name
@@ -218,6 +220,13 @@ def generate(program, result, fname="compiled"):
     for n in program.params:
         for i in by_var.get(n, ()):
             em.guard(i, program.guards[i])
+    return pnames, by_var
+
+
+def generate(program, result, fname="compiled"):
+    """Source and globals for ``program``; ``result`` (a ResultSpec) builds the return value."""
+    em = _Emitter(program, fname)
+    pnames, by_var = emit_parameters(em, program, result)
     memory = getattr(program, "memory", None)
     dels = _del_schedule(program, memory) if memory is not None else {}
     for i, ins in enumerate(program.instrs):

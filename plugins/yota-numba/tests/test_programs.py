@@ -173,3 +173,24 @@ def test_cost_model_keeps_big_tanh_on_numpy():
     assert "tanh" not in small.source.split("# numba kernel")[0]   # fused
     big.check()
     small.check()
+
+
+def test_python_complex_and_float_parameters_keep_their_values():
+    """The host function shares its parameter lines with the numpy backend's (a Python complex
+    argument became float64 here, dropping the imaginary part, before they were shared)."""
+    import warnings
+
+    import yota
+
+    def f(z, w, x):
+        return np.sum(np.abs(z * x) ** 2) + w * np.sum(x)
+
+    args = (1.0 + 2.0j, 0.5, np.arange(3.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no fall-back to the numpy backend
+        value, g = yota.grad(f, *args, backend="numba")
+    dvalue, dg = yota.grad(f, *args, dynamic=True)
+    assert value == dvalue
+    assert type(g[0]) is complex and g[0] == dg[0]
+    assert type(g[1]) is float and g[1] == dg[1]
+    np.testing.assert_allclose(g[2], dg[2])

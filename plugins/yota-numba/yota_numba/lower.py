@@ -108,19 +108,7 @@ class _Host(codegen._Emitter):
 def generate(program, template, fname):
     """Host source, its globals and the kernels' sources."""
     em = _Host(program, fname)
-    pnames = [em.namer.fresh(n) for n in program.param_names]
-    for n, name in zip(program.params, pnames):
-        em.names[n] = name
-    for n, name in zip(program.params, pnames):
-        if template.float_params.get(n):
-            em.ns.setdefault("float64", np.float64)
-            em.lines.append(f"{name} = float64({name})")
-    by_var = {}
-    for i, g in enumerate(program.guards):
-        by_var.setdefault(g.var, []).append(i)
-    for n in program.params:
-        for i in by_var.get(n, ()):
-            em.guard(i, program.guards[i])
+    pnames, by_var = codegen.emit_parameters(em, program, template)
     readers = _readers(program)
     steps = fuse.plan(program).steps
     last = _last_reads(steps, program)
