@@ -12,7 +12,7 @@ import numpy as np
 from yota.compile import codegen
 from yota.compile.ir import Var, iter_vars
 
-from . import fuse, kernels
+from . import fuse, kernels, rows
 
 
 def _materialized(cluster, program, readers):
@@ -117,7 +117,8 @@ def generate(program, template, fname):
     kernel_sources = []
     for i, (kind, step) in enumerate(steps):
         if kind == "numpy":
-            em.instr(step)
+            if not rows.emit(em, step):            # a row kernel, else NumPy code
+                em.instr(step)
             defined = [step.out]
         else:
             reusable = _dying_buffers(step, i, program, last)
