@@ -7,6 +7,11 @@ entry's ``fns`` tuple whole (cache.Entry.replace), which readers pick up without
 program past AUTO_MAX_INSTRUCTIONS, or one the backend declines (NotCompilable) or fails on,
 stays on NumPy (the latter two with one warning). ``wait_for_background()`` waits for the queue
 to drain: tests, and benchmarks that want the fused tier.
+
+The fused function runs once in the worker, on the first call's inputs, before the swap: a
+backend that compiles lazily (numba compiles each kernel on its first call, for the layouts it
+meets) then compiles there, not in the caller's next call (which blocked for the whole numba
+compile, 0.4-4 s, before).
 """
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ import queue
 import threading
 import time
 import warnings
+
+import numpy as np
 
 from .cache import Variant
 from .ir import NotCompilable
@@ -32,21 +39,24 @@ _pending = 0
 _worker = None
 
 
-def promote(entry, variant, backend, fname):
+def promote(entry, variant, backend, fname, inputs=None):
     """Compile ``variant``'s program with ``backend`` in the background and swap it into
-    ``entry`` when ready. Returns the note ``show_code`` shows meanwhile."""
+    ``entry`` when ready (after one run on ``inputs``, the call's own, that compiles what the
+    backend compiles lazily). Returns the note ``show_code`` shows meanwhile."""
     n = len(variant.program.instrs)
     if n > AUTO_MAX_INSTRUCTIONS:
         return (f"auto: stays on numpy, the program has {n} instructions, more than "
                 f"yota.compile.tiers.AUTO_MAX_INSTRUCTIONS = {AUTO_MAX_INSTRUCTIONS}")
-    _submit(lambda: _lower(entry, variant, backend, fname))
+    _submit(lambda: _lower(entry, variant, backend, fname, inputs))
     return f"auto: {backend.name} compiling in the background"
 
 
-def _lower(entry, variant, backend, fname):
+def _lower(entry, variant, backend, fname, inputs=None):
     start = time.perf_counter()
     try:
         fn, source = backend.lower(variant.program, variant.template, fname)
+        if inputs is not None:
+            _warm(fn, inputs)
     except NotCompilable as exc:
         _stay(variant, backend, f"{backend.name} declined it ({exc})")
         return
@@ -59,6 +69,13 @@ def _lower(entry, variant, backend, fname):
     if entry.replace(variant, new):
         log.info("yota: %s now runs %s code (compiled in %.2f s)", variant.name, backend.name,
                  seconds)
+
+
+def _warm(fn, inputs):
+    """Run ``fn`` once on ``inputs`` and drop the result (programs never write into their
+    inputs). NumPy's error state is per thread: this run warns nobody."""
+    with np.errstate(all="ignore"):
+        fn(*inputs)
 
 
 def _stay(variant, backend, why):
