@@ -132,7 +132,13 @@ def _walk(x, diff, k, vals, depth):
             k.append(t)
             constants = constant_names(t) if diff else ()
             for n in names:   # a constant field is keyed like a value that is not differentiated
-                _walk(getattr(x, n), diff and n not in constants, k, vals, depth)
+                v = getattr(x, n)
+                if type(v) is _ndarray and v.dtype.kind in "biufc":   # the leaf, inlined
+                    k.append(v.shape)
+                    k.append(v.dtype)
+                    vals.append(v)
+                else:
+                    _walk(v, diff and n not in constants, k, vals, depth)
         else:
             _other(x, t, diff, k, vals, depth)
 
@@ -219,17 +225,22 @@ def _function(f, k, vals, depth):
                 k.append(_EMPTY_CELL)
                 continue
             _walk(v, False, k, vals, depth - 1)
-    try:
-        names = _GLOBAL_NAMES[code]
-    except KeyError:
-        names = global_names(code)
+    info = _CODE_INFO.get(id(code))
+    if info is None or info[0] is not code:
+        info = _code_info(code)
+    names, chains = info[1], info[2]
     if names:
         g = f.__globals__
-        for name in names:
-            _global(g.get(name, _MISSING), k, vals, depth - 1)
-    chains = _CHAINS.get(code)
-    if chains is None:
-        chains = attribute_chains(code)
+        inner = depth - 1
+        for name in names:   # _global, with its two common cases inlined: the hot path
+            v = g.get(name, _MISSING)
+            t = type(v)
+            if t is _ModuleType or v is _MISSING:
+                k.append(v)
+            elif t is _FunctionType and inner > 0:
+                _function(v, k, vals, inner)
+            else:
+                _global(v, k, vals, inner)
     if chains:
         g = f.__globals__
         for kind, name, attrs in chains:
@@ -239,12 +250,25 @@ def _function(f, k, vals, depth):
                     v = root.__dict__.get(attrs[0], _MISSING)
                     if v is _MISSING or callable(v):
                         continue
-            elif kind == "free":
-                root = _cell(cl, code, name)
             else:
-                continue   # rooted at self: the bound method walks those (_self_chains)
+                root = _cell(cl, code, name)
             if _chained(root):
                 _chain(root, attrs, k, vals, depth - 1)
+
+
+_CODE_INFO = {}   # id(code) -> (code, its global names, its chains not rooted at self)
+
+
+def _code_info(code):
+    """What ``_function`` reads of a code object, found by ``id`` on the hot path (hashing a
+    code object hashes its bytecode and constants, every time). Chains rooted at ``self`` are
+    left out: a bound method walks those (_self_chains). Computed once per code object; the
+    entry holds the code, so its id is not reused while the entry lives."""
+    chains = tuple(c for c in attribute_chains(code) if c[0] != "self")
+    if len(_CODE_INFO) >= 4096:
+        _CODE_INFO.clear()
+    info = _CODE_INFO[id(code)] = (code, global_names(code), chains)
+    return info
 
 
 def _self_chains(func, obj, k, vals, depth):
