@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import yota
-from numba_testing import compiled
+from numba_testing import VALUE, compiled
 
 UNARY = [np.sin, np.cos, np.tanh, np.exp, lambda a: np.log(np.abs(a) + 1.0),
          lambda a: a * a, np.negative, lambda a: np.sqrt(np.abs(a) + 0.5),
@@ -194,3 +194,17 @@ def test_python_complex_and_float_parameters_keep_their_values():
     assert type(g[0]) is complex and g[0] == dg[0]
     assert type(g[1]) is float and g[1] == dg[1]
     np.testing.assert_allclose(g[2], dg[2])
+
+
+def _transpose_pair(x):
+    y = x @ x                                     # a fresh buffer that dies in the loop...
+    return y * 2.0 + y.T * 3.0                    # ...which also reads it transposed
+
+
+def test_an_output_never_overwrites_a_buffer_the_loop_reads_through_a_view():
+    # found by the fuzzer (eigvalsh's gradient, v47 * c + v47.transpose(...)): the loop wrote
+    # its output over y while reading y.T, which reads other elements of the same buffer
+    x = np.arange(9.0).reshape(3, 3)
+    c = compiled("transpose pair", _transpose_pair, (x,), spec=VALUE)
+    c.check()
+    c.check([np.random.default_rng(8).standard_normal((3, 3))])

@@ -28,7 +28,9 @@ def _materialized(cluster, program, readers):
 
 def _dying_buffers(cluster, i, program, last):
     """Inputs of the loop at step ``i`` whose buffer (this program's own, fresh array) nothing
-    reads after it: an output of the same shape and dtype can be written into it."""
+    reads after it, nor through another variable (a view: ``y.T``) in the loop itself: an output
+    of the same shape and dtype can be written into it. Each iteration loads its inputs before
+    storing, which protects reads of the same element only; ``y * 2 + y.T`` reads others."""
     memory = getattr(program, "memory", None)
     if memory is None:
         return set()
@@ -39,7 +41,7 @@ def _dying_buffers(cluster, i, program, last):
         if not memory.fresh.get(n) or last.get(n, -1) != i or n in program.params:
             continue
         buf = memory.storage.get(n, frozenset())
-        if any(m != n and (s & buf) and last.get(m, -1) > i for m, s in memory.storage.items()):
+        if any(m != n and (s & buf) and last.get(m, -1) >= i for m, s in memory.storage.items()):
             continue
         out.add(n)
     return out
