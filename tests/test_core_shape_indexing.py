@@ -149,3 +149,20 @@ def test_scatter_of_advanced_indices_counts_every_pick(index, rng, total):
     np.testing.assert_array_equal(g[0], picks)
     w = rng.normal(size=x[index].shape)
     check_grads(lambda x: total(x[index] * w), x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_compiled_scatter_of_a_picked_element_per_row(dtype, capsys):
+    # the gradient of x[np.arange(n), y] (each element picked once) compiles to scatter_once
+    def pick(x, y):
+        return np.sum(x[np.arange(len(y)), y] * 3.0) + np.sum(x[1:, ::2] ** 2)
+
+    x = np.linspace(-1.0, 2.0, 12, dtype=dtype).reshape(4, 3)
+    y = np.array([2, 0, 1, 2])
+    yota.show_code(pick, x, y, argnums=0)
+    assert "scatter_once(" in capsys.readouterr().out
+    for y_now in (y, np.array([0, 0, 2, 1])):   # a replay reads the new labels
+        _, static = yota.grad(pick, x, y_now, argnums=0)
+        _, dynamic = yota.grad(pick, x, y_now, argnums=0, dynamic=True)
+        assert static[0].dtype == dtype
+        np.testing.assert_array_equal(static[0], dynamic[0])

@@ -155,6 +155,34 @@ def _emit_subscript(em, ins):
     return f"{em.ref(x)}[{em.const(index)}]"
 
 
+def _scatter_once(dy, index, shape, dtype):
+    """``index_add`` when each element is picked at most once, its index already filled in."""
+    out = np.zeros(shape, dtype)
+    out[index] = dy
+    return out
+
+
+@index_add.defemit("numpy")
+def _emit_scatter_once(em, ins):
+    """``_scatter_once(dy, (arange, y), shape, dtype)``: the gradient of ``x[np.arange(n), y]``
+    without the implementation's index filling and dtype resolution on every call (half its
+    3.4 us on W2 batch 32)."""
+    out = em.avals[ins.out]
+    if not ins.kwargs.get("once") or not out.is_array or not isinstance(out.dtype, np.dtype) \
+            or set(ins.kwargs) != {"index", "shape", "once"}:
+        return None
+    parts, index = ins.args[1:], ins.kwargs["index"]
+
+    def part(p):
+        return em.ref(parts[p.n]) if type(p) is _Slot else em.const(p)
+
+    items = "".join(part(p) + ", " for p in index) if type(index) is tuple else None
+    where = f"({items})" if items is not None else part(index)
+    fn = em.glob("scatter_once", _scatter_once)
+    return (f"{fn}({em.ref(ins.args[0])}, {where}, {em.const(tuple(out.shape))}, "
+            f"{em.const(out.dtype)})")
+
+
 def _no_boolean_mask(args, kwargs, avals):
     """A boolean mask's count of true entries, not its shape, sets the output's shape."""
     return not any(a is not None and a.dtype == np.bool_ for a in avals[1:])
