@@ -3,8 +3,8 @@
     python benchmarks/bench.py [--repeats 31] [--only W1,W3] [--no-others] [--numba]
 
 Every workload times, in one process and interleaved (one batch of calls per library in turn,
-repeated), the median microseconds of one forward+backward call, and prints a markdown table
-with the ratio to the hand-written NumPy reference measured in the same run. yota static mode,
+repeated, the order turning by one each time), the median microseconds of one forward+backward
+call, and prints a markdown table with the ratio to the hand-written NumPy reference measured in the same run. yota static mode,
 yota dynamic mode, and autograd, PyTorch (CPU) and JAX (jit, CPU) when they are installed
 (``pip install -e .[bench]``; never a test dependency). Every library runs on one thread: the
 environment variables below are set before NumPy is imported, and threadpoolctl pins BLAS too
@@ -421,9 +421,13 @@ def run(repeats, only, others, numba=False):
         gc.freeze()
         times = {name: [] for name in candidates}
         number = w["number"]
-        for _ in range(repeats):
-            for name, fn in candidates.items():
-                times[name].append(timed(fn, number))
+        names = list(candidates)
+        for r in range(repeats):
+            # the order turns each batch: what runs after a candidate pays for the caches it
+            # left (after yota dynamic, W4's next candidate ran 4% slower, whichever it was)
+            turn = r % len(names)
+            for name in names[turn:] + names[:turn]:
+                times[name].append(timed(candidates[name], number))
         med = {name: statistics.median(ts) for name, ts in times.items()}
         row = dict(name=w["name"], med=med, first=first)
         if w.get("memory"):
