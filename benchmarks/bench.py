@@ -4,14 +4,15 @@
 
 Every workload times, in one process and interleaved (one batch of calls per library in turn,
 repeated, the order turning by one each time), the median microseconds of one forward+backward
-call, and prints a markdown table with the ratio to the hand-written NumPy reference measured in the same run. yota static mode,
-yota dynamic mode, and autograd, PyTorch (CPU) and JAX (jit, CPU) when they are installed
-(``pip install -e .[bench]``; never a test dependency). Every library runs on one thread: the
-environment variables below are set before NumPy is imported, and threadpoolctl pins BLAS too
-when it is installed. W4 also reports the peak memory of one call (tracemalloc, which sees
-NumPy's allocations) relative to the reference. ``--numba`` adds a "yota numba" column (the
-yota-numba pack's backend, driven directly until backend selection lands) and prints each
-workload's first-call (trace + compile) time for yota static and yota numba.
+call, and prints a markdown table with the ratio to the hand-written NumPy reference measured in
+the same run. yota static mode, yota dynamic mode, and autograd, PyTorch (CPU) and JAX (jit,
+CPU) when they are installed (``pip install -e .[bench]``; never a test dependency). Every
+library runs on one thread: the environment variables below are set before NumPy is imported,
+and threadpoolctl pins BLAS too when it is installed. W4 also reports the peak memory of one
+call (tracemalloc, which sees NumPy's allocations) relative to the reference. ``--numba`` adds a
+"yota numba" column (the yota-numba pack's backend, driven directly until backend selection
+lands) and prints each workload's first-call (trace + compile) time for yota static and yota
+numba.
 """
 from __future__ import annotations
 
