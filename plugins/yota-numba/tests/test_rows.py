@@ -51,6 +51,7 @@ def test_keepdims_and_negative_axis():
     assert "logsumexp_rows(" in c.source, c.source
     c.check()
     c.check((special_rows(np.float64)[:4].repeat(2, axis=1)[:, :7],))
+    c.check((np.asfortranarray(z * 3),))                  # another layout: numba specializes
 
 
 @pytest.mark.parametrize("f, shape", [(other_axis, (5, 4)),
