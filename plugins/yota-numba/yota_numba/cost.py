@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-# NumPy's own SIMD loops beat the fused kernels (mathlib.py) or numba's scalar libm calls on
-# big arrays (4,096 float64 here: tanh 8 us against 20, exp 3 against 9): from this many
-# elements on, these run as NumPy steps and split the chain around them.
+# NumPy's own SIMD loops (AVX-512 here) beat the fused kernels (mathlib.py, AVX2 at best) or
+# numba's scalar libm calls on big arrays: from this many elements on, these run as NumPy steps
+# and split the chain around them. Measured again (one loop of the kernel alone against the
+# ufunc with out=): 4,096 float64: tanh 12.7 us against 9.0, exp 10.9 against 4.9; 32,768:
+# tanh 105 against 79, exp 95 against 41; 4,096 float32: tanh 7.4 against 1.4.
 SIMD_IN_NUMPY = frozenset([np.exp, np.tanh, np.sin, np.cos])
 BIG_ELEMENTS = 1024
 
