@@ -198,6 +198,8 @@ class KernelSource:
         else:
             where = ", ".join("0" if i is None else f"i{i}" for i in r.index)
             self.body.append(f"red{k}[{where}] += {value}")
+            if r.count is not None:                  # a mean: the sums divided once, at the end
+                self.epilogue.append(f"red{k} /= {r.count}")
 
     def source(self):
         n_in, n_out, n_red = self.arity
