@@ -287,7 +287,7 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
     entry.add(variant)
     CACHE.put(key, entry)
     if later is not None and variant.backend != later.name:
-        variant.note = tiers.promote(entry, variant, later, _fname(name))
+        variant.note = tiers.promote(entry, variant, later, _fname(name), inputs)
     return r
 
 

@@ -2,6 +2,11 @@
 compiles the same program in a background thread; the fused function then replaces the NumPy
 one in its cache entry, as a JIT's tiers do.
 
+The background job also makes the first call of the new function, on the inputs of the call that
+compiled the NumPy program, and drops its result: a backend may finish compiling on a first call
+(numba specializes its kernels on the arrays' layouts), and that belongs here, not on the
+caller's hot path.
+
 One daemon worker thread, fed in order. The hot path never looks here: the swap replaces the
 entry's ``fns`` tuple whole (cache.Entry.replace), which readers pick up without a lock. A
 program past AUTO_MAX_INSTRUCTIONS, or one the backend declines (NotCompilable) or fails on,
@@ -16,6 +21,8 @@ import queue
 import threading
 import time
 import warnings
+
+import numpy as np
 
 from .cache import Variant
 from .ir import NotCompilable
@@ -32,21 +39,24 @@ _pending = 0
 _worker = None
 
 
-def promote(entry, variant, backend, fname):
-    """Compile ``variant``'s program with ``backend`` in the background and swap it into
-    ``entry`` when ready. Returns the note ``show_code`` shows meanwhile."""
+def promote(entry, variant, backend, fname, inputs):
+    """Compile ``variant``'s program with ``backend`` in the background (and call the result
+    once on ``inputs``) and swap it into ``entry`` when ready. Returns the note ``show_code``
+    shows meanwhile."""
     n = len(variant.program.instrs)
     if n > AUTO_MAX_INSTRUCTIONS:
         return (f"auto: stays on numpy, the program has {n} instructions, more than "
                 f"yota.compile.tiers.AUTO_MAX_INSTRUCTIONS = {AUTO_MAX_INSTRUCTIONS}")
-    _submit(lambda: _lower(entry, variant, backend, fname))
+    _submit(lambda: _lower(entry, variant, backend, fname, inputs))
     return f"auto: {backend.name} compiling in the background"
 
 
-def _lower(entry, variant, backend, fname):
+def _lower(entry, variant, backend, fname, inputs):
     start = time.perf_counter()
     try:
         fn, source = backend.lower(variant.program, variant.template, fname)
+        with np.errstate(all="ignore"):   # per thread: the caller's warnings are untouched
+            fn(*inputs)
     except NotCompilable as exc:
         _stay(variant, backend, f"{backend.name} declined it ({exc})")
         return
