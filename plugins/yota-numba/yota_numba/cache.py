@@ -30,6 +30,7 @@ from importlib import metadata
 import llvmlite
 import numba
 from numba.core import compiler, serialize
+from numba.core.runtime import rtsys
 
 from yota.compile.diskcache import DiskCache
 
@@ -111,7 +112,9 @@ class KernelCache:
 
     def load_overload(self, sig, target_context):
         """The compile result stored for ``sig`` on this CPU, or None (then numba compiles)."""
-        target_context.refresh()
+        # numba's own cache calls target_context.refresh() here, importing every lowering numba
+        # has (about 0.5 s): loading machine code needs only the runtime (NRT) it links to
+        rtsys.initialize(target_context)
         codegen = target_context.codegen()
         key = None if self.key is None else self._entry_key(sig, codegen)
         data = None if key is None else STORE.load(key)
