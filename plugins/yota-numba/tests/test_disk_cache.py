@@ -166,10 +166,11 @@ def test_two_processes_compiling_at_once_both_succeed_and_leave_a_loadable_entry
     assert after["bits"] == reports[0]["bits"]
 
 
-def test_an_entry_built_for_another_cpu_or_signature_under_its_key_is_a_miss(tmp_path,
+def test_an_entry_that_does_not_fit_under_its_key_is_a_miss(tmp_path,
                                                                             monkeypatch):
-    """The entry repeats the CPU description and signature it was built for, and loading checks
-    them (a planted or colliding entry), in this process."""
+    """An entry repeats the CPU description and signature it was built for, and loading checks
+    them; an entry that does not unpickle or rebuild is a miss too (planted entries with
+    intact checksums, in this process)."""
     from numba.core.registry import cpu_target
 
     from yota_numba import cache
@@ -196,9 +197,20 @@ def test_an_entry_built_for_another_cpu_or_signature_under_its_key_is_a_miss(tmp
     magic, stored_sig, payload = pickle.loads(cache.STORE.load(key))
     assert store.load_overload(sig, ctx) is not None
 
-    for planted in [(("x86_64-unknown-linux-gnu", "another-cpu", ""), stored_sig),
-                    (magic, "(float32 array,)")]:
-        cache.STORE.store(key, pickle.dumps((planted[0], planted[1], payload)))
+    planted = {
+        "another CPU": pickle.dumps((("x86_64-unknown-linux-gnu", "another-cpu", ""),
+                                     stored_sig, payload)),
+        "another signature": pickle.dumps((magic, "(float32 array,)", payload)),
+        "not a pickle": b"\x80\x05 intact checksum, no pickle",
+        "not a compile result": pickle.dumps((magic, stored_sig, ("no", "payload"))),
+    }
+    for what, data in planted.items():
+        assert cache.STORE.store(key, data)
         before = cache.counts["rejected"]
-        assert store.load_overload(sig, ctx) is None, planted
-        assert cache.counts["rejected"] == before + 1
+        assert store.load_overload(sig, ctx) is None, what
+        assert cache.counts["rejected"] == before + 1, what
+    second = fresh()                    # a miss compiles, stores, and the entry loads again
+    second._cache = store
+    second(a, out)
+    assert np.array_equal(out, a * 2.0 + 1.0)
+    assert store.load_overload(sig, ctx) is not None
