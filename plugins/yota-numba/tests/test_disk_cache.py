@@ -214,3 +214,15 @@ def test_an_entry_that_does_not_fit_under_its_key_is_a_miss(tmp_path,
     second(a, out)
     assert np.array_equal(out, a * 2.0 + 1.0)
     assert store.load_overload(sig, ctx) is not None
+
+
+def test_the_test_session_compiles_into_a_temporary_cache():
+    """The repository's conftest.py points YOTA_CACHE_DIR at a temporary directory: tests never
+    read or fill the user's own cache."""
+    import tempfile
+
+    from yota.compile import diskcache
+
+    root = os.path.realpath(diskcache.root())
+    assert root.startswith(os.path.realpath(tempfile.gettempdir()) + os.sep), root
+    assert os.path.basename(root).startswith("yota-test-cache-"), root
