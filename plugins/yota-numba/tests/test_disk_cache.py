@@ -226,3 +226,16 @@ def test_the_test_session_compiles_into_a_temporary_cache():
     root = os.path.realpath(diskcache.root())
     assert root.startswith(os.path.realpath(tempfile.gettempdir()) + os.sep), root
     assert os.path.basename(root).startswith("yota-test-cache-"), root
+
+
+def test_a_kernel_calling_a_helper_without_a_source_file_is_not_kept():
+    """Its globals could change with its code unchanged (numba freezes them), so no key."""
+    from yota_numba import cache, table
+
+    ns = {}
+    exec("def scale(x):\n    return x * SCALE\n", ns)
+    assert cache.kernel_key("t0 = scale_0(x0)", {"scale_0": ns["scale"]}) is None
+    file_backed = cache.kernel_key("t0 = maximum_0(x0, x1)", {"maximum_0": table._maximum})
+    assert file_backed is not None
+    assert file_backed != cache.kernel_key("t0 = maximum_0(x0, x1)",
+                                           {"maximum_0": table._minimum})

@@ -22,7 +22,6 @@ import functools
 import hashlib
 import inspect
 import logging
-import marshal
 import os
 import pickle
 from importlib import metadata
@@ -67,19 +66,15 @@ def _file_hash(path):
 
 def _helper_identity(fn):
     """What a helper's compiled code depends on: its module's source file (which holds the
-    helper and, usually, what it calls), else its code object. None if neither is known."""
+    helper, the globals numba freezes into it and, usually, what it calls). None for a helper
+    without a source file (defined interactively or by exec): its globals could change with
+    its code unchanged, so kernels calling it are not kept on disk."""
     py = getattr(fn, "py_func", fn)
-    where = (getattr(py, "__module__", None), getattr(py, "__qualname__", None))
     try:
-        return where + (_file_hash(inspect.getfile(py)),)
+        path = inspect.getfile(py)
+        return (getattr(py, "__module__", None), getattr(py, "__qualname__", None),
+                _file_hash(path))
     except (TypeError, OSError):
-        pass
-    code = getattr(py, "__code__", None)
-    if code is None:
-        return None
-    try:
-        return where + (hashlib.sha256(marshal.dumps(code)).hexdigest(),)
-    except ValueError:
         return None
 
 
@@ -90,8 +85,8 @@ def kernel_key(source, helpers):
     for name, fn in sorted(helpers.items()):
         ident = _helper_identity(fn)
         if ident is None:
-            log.info("yota-numba: a kernel calling %s is not cached on disk (its code has "
-                     "no source file or code object to key it by)", name)
+            log.info("yota-numba: a kernel calling %s is not cached on disk (the helper has "
+                     "no source file to key it by)", name)
             return None
         idents.append((name,) + ident)
     return STORE.key(source, tuple(idents), _pack_identity())
