@@ -23,7 +23,7 @@ import numpy as np
 
 from yota.compile.ir import Var
 
-from . import mathlib
+from . import cache, mathlib
 
 # numba's ``error_model="numpy"``: 1.0 / 0.0 is inf and 0.0 / 0.0 nan, as in NumPy (the default
 # "python" model raises ZeroDivisionError); no fastmath: results round as NumPy's do.
@@ -231,14 +231,23 @@ _lock = threading.Lock()
 
 
 def compiled(ks):
-    """A numba dispatcher for the kernel (compiled on its first call, per argument layout);
-    the same source with the same helpers is reused within the process."""
+    """A numba dispatcher for the kernel (compiled on its first call, per argument layout, or
+    loaded from the disk cache); the same source with the same helpers is reused within the
+    process."""
     source = ks.source()
     key = (source, tuple((n, id(f)) for n, f in sorted(ks.helpers.items())))
     with _lock:
         fn = _compiled.get(key)
         if fn is None:
-            ns = {"np": np, "math": math, "mathlib": mathlib, **ks.helpers}
+            disk_key = cache.kernel_key(source, ks.helpers)
+            # numba rebuilds a cached kernel's environment by importing its globals' module
+            ns = {"__name__": __name__, "np": np, "math": math, "mathlib": mathlib,
+                  **ks.helpers}
             exec(compile(source, f"<yota-numba {ks.name}>", "exec"), ns)
-            fn = _compiled[key] = numba.njit(**JIT_OPTIONS)(ns[ks.name])
+            py_func = ns[ks.name]
+            # machine-code symbols are named after the function: one name per kernel content,
+            # so a kernel loaded from disk never shares a symbol with another one
+            py_func.__qualname__ = f"{ks.name}_{(disk_key or str(len(_compiled)))[:16]}"
+            fn = _compiled[key] = numba.njit(**JIT_OPTIONS)(py_func)
+            fn._cache = cache.KernelCache(disk_key)
     return fn
