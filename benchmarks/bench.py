@@ -1,6 +1,7 @@
 """yota's benchmark: W1-W4 of the static-graphs issue, against hand-written NumPy.
 
     python benchmarks/bench.py [--repeats 31] [--only W1,W3] [--no-others] [--numba]
+    python benchmarks/bench.py --numba-first-calls [--only W1,W3]
 
 Every workload times, in one process and interleaved (one batch of calls per library in turn,
 repeated, the order turning by one each time), the median microseconds of one forward+backward
@@ -12,7 +13,10 @@ and threadpoolctl pins BLAS too when it is installed. W4 also reports the peak m
 call (tracemalloc, which sees NumPy's allocations) relative to the reference. ``--numba`` adds a
 "yota numba" column (the yota-numba pack's backend, driven directly until backend selection
 lands) and prints each workload's first-call (trace + compile) time for yota static and yota
-numba.
+numba (numba's may load from the on-disk cache of earlier runs). ``--numba-first-calls``
+measures only first calls, each in a fresh process: yota static, then yota numba with an empty
+on-disk cache (cold: compile and store) and again with the cache the previous process filled
+(warm: load).
 """
 from __future__ import annotations
 
@@ -27,8 +31,11 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
+import json  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
@@ -385,6 +392,55 @@ def first_call_seconds(make):
     return fn, time.perf_counter() - t0
 
 
+def first_call_child(name, backend):
+    """In this (fresh) process: the first call's seconds of workload ``name`` and what
+    yota-numba's kernels did (compiled / loaded from disk), as JSON on stdout."""
+    w = next(w for w in workloads(np.random.default_rng(0), {name}))
+    f, args, argnums = w["loss"], w["args"], w.get("argnums")
+    if backend == "numba":
+        make = lambda: numba_grad(f, args, argnums)
+    else:
+        make = lambda: (lambda: yota.grad(f, *args, argnums=argnums))
+    _, seconds = first_call_seconds(make)
+    counts = {}
+    if backend == "numba":
+        from yota_numba import cache
+        counts = dict(cache.counts)
+    print(json.dumps({"seconds": seconds, "counts": counts}))
+
+
+def fresh_first_calls(only):
+    """Per workload, first calls in fresh processes: yota static; yota numba with an empty
+    cache directory (cold), then with the one it filled (warm)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as cache_dir:
+        env = {k: v for k, v in os.environ.items() if k != "YOTA_NO_DISK_CACHE"}
+        env["YOTA_CACHE_DIR"] = cache_dir
+
+        def child(name, backend):
+            done = subprocess.run([sys.executable, __file__, "--first-call-child", name,
+                                   backend], env=env, capture_output=True, text=True,
+                                  check=True)
+            return json.loads(done.stdout.splitlines()[-1])
+
+        for w in workloads(np.random.default_rng(0), only):
+            key = {"W2 batch 32": "W2-32", "W2 batch 1024": "W2-1024"}.get(w["name"],
+                                                                           w["name"])
+            static = child(key, "numpy")
+            cold, warm = child(key, "numba"), child(key, "numba")
+            rows.append((w["name"], static, cold, warm))
+            print(f"# {w['name']} done", file=sys.stderr)
+    lines = ["| workload | yota static | yota numba, cold cache | yota numba, warm cache |",
+             "|---|---|---|---|"]
+    for name, static, cold, warm in rows:
+        def cell(r):
+            c = r["counts"]
+            return (f"{r['seconds']:.2f} s ({c.get('compiled', 0)} compiled, "
+                    f"{c.get('loaded', 0)} loaded)")
+        lines.append(f"| {name} | {static['seconds']:.2f} s | {cell(cold)} | {cell(warm)} |")
+    return "\n".join(lines)
+
+
 def run(repeats, only, others, numba=False):
     rng = np.random.default_rng(0)
     libs = {name: _import(name) for name in ("autograd", "torch", "jax")} if others else {}
@@ -501,10 +557,21 @@ def main(argv=None):
     p.add_argument("--no-others", action="store_true", help="only NumPy and yota")
     p.add_argument("--numba", action="store_true",
                    help="add the yota-numba backend's column and first-call times")
+    p.add_argument("--numba-first-calls", action="store_true",
+                   help="only first-call times, in fresh processes: yota static, and yota "
+                        "numba with a cold then a warm on-disk cache")
+    p.add_argument("--first-call-child", nargs=2, metavar=("WORKLOAD", "BACKEND"),
+                   help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    if a.first_call_child:
+        return first_call_child(*a.first_call_child)
     only = set(a.only.split(","))
     if "W2" in only:
         only |= {"W2-32", "W2-1024"}
+    if a.numba_first_calls:
+        print("first call (trace + compile or load) in a fresh process, one thread\n")
+        print(fresh_first_calls(only))
+        return
     rows, libs = run(a.repeats, only, not a.no_others, a.numba)
     print(f"numpy {np.__version__}, python {sys.version.split()[0]}, one thread, median of "
           f"{a.repeats} interleaved batches{blas_kernels()}\n")

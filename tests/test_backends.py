@@ -31,6 +31,7 @@ from yota.errors import BackendError
 from yota.packs import host
 
 SLOW = """
+import threading
 import time
 
 import numpy as np
@@ -47,6 +48,7 @@ class Slow:
         self.behaviour = "ok"      # "decline" or "raise"
         self.lowered = 0
         self.ready = True
+        self.calls = []            # the thread of every call of a lowered function
 
     def available(self):
         return (True, "") if self.ready else (False, "it needs a GPU, and there is none")
@@ -59,7 +61,12 @@ class Slow:
         if self.behaviour == "raise":
             raise RuntimeError("slow exploded")
         fn, _ = INTERPRET.lower(program, template, fname)
-        return fn, "# slow code for " + fname + "\\n"
+
+        def counted(*inputs):
+            self.calls.append(threading.current_thread().name)
+            return fn(*inputs)
+
+        return counted, "# slow code for " + fname + "\\n"
 
 
 BACKEND = Slow()
@@ -423,6 +430,17 @@ def test_auto_serves_numpy_code_then_switches(slow, capsys):
     same(first, expected)
     same(after, expected)
     assert slow.lowered == 1
+
+
+def test_the_background_job_makes_the_first_call(slow):
+    """A backend may finish compiling on a first call (numba specializes on layouts): the
+    background job makes it, on the compiling call's inputs, not the caller's hot path."""
+    expected = yota.grad(loss, W, X, dynamic=True)
+    yota.grad(loss, W, X, backend="auto:slow")
+    assert wait_for_background(timeout=30)
+    assert slow.calls == ["yota-background-compile"]
+    same(yota.grad(loss, W, X, backend="auto:slow"), expected)
+    assert slow.calls == ["yota-background-compile", threading.current_thread().name]
 
 
 def test_an_explicit_backend_compiles_on_the_first_call(slow):

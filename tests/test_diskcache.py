@@ -182,3 +182,15 @@ def test_concurrent_processes_writing_one_entry_do_not_corrupt_it(root):
     final = cache.load(key)
     assert final is not None and len(final) == 200_000 and len(set(final)) == 1
     assert os.listdir(cache.directory) == [key + ".bin"]   # no temporary file left behind
+
+
+@pytest.mark.parametrize("value, off", [("1", True), ("yes", True), ("0", False), ("", False)])
+def test_yota_no_disk_cache_turns_it_off_without_a_warning(root, monkeypatch, value, off):
+    monkeypatch.setenv(diskcache.OFF_ENV, value)
+    cache = DiskCache("demo")
+    key = cache.key("p")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cache.store(key, b"code") is not off
+        assert cache.load(key) == (None if off else b"code")
+    assert os.path.exists(root) is not off   # off: not even the directory is created

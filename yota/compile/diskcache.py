@@ -5,6 +5,7 @@ the user alone could have written:
 
 - the directory is per user (``$YOTA_CACHE_DIR``, else ``$XDG_CACHE_HOME/yota``, else
   ``~/.cache/yota``), one subdirectory per backend, created with owner-only permissions;
+  ``YOTA_NO_DISK_CACHE=1`` turns the cache off (every load misses, nothing is written);
 - a directory or entry is used only if it belongs to the user and is not writable by group or
   others (and is not a symbolic link); otherwise the cache is off, with one warning;
 - every entry carries its length and a SHA-256 of its content: a corrupt or truncated entry is
@@ -33,6 +34,7 @@ import numpy as np
 log = logging.getLogger("yota.compile")
 
 ENV = "YOTA_CACHE_DIR"
+OFF_ENV = "YOTA_NO_DISK_CACHE"
 MAGIC = b"yota-cache-1\n"
 _HEADER = struct.Struct("<Q32s")   # payload length, SHA-256 of the payload
 _warned = set()
@@ -50,6 +52,11 @@ def root():
     base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(
         os.path.expanduser("~"), ".cache")
     return os.path.join(base, "yota")
+
+
+def disabled():
+    """Is the cache turned off (``YOTA_NO_DISK_CACHE`` set to anything but "", "0")?"""
+    return os.environ.get(OFF_ENV, "").strip() not in ("", "0")
 
 
 def versions():
@@ -111,7 +118,10 @@ class DiskCache:
         return h.hexdigest()
 
     def path(self):
-        """The checked directory, or None (with one warning) when it cannot be trusted."""
+        """The checked directory, or None: turned off (``disabled()``), or it cannot be
+        trusted (with one warning)."""
+        if disabled():
+            return None
         directory = self.directory
         try:
             secure_directory(os.path.dirname(directory))

@@ -2,16 +2,16 @@
 compiles the same program in a background thread; the fused function then replaces the NumPy
 one in its cache entry, as a JIT's tiers do.
 
+The background job also makes the first call of the new function, on the inputs of the call that
+compiled the NumPy program, and drops its result: a backend may finish compiling on a first call
+(numba specializes its kernels on the arrays' layouts), and that belongs here, not on the
+caller's hot path.
+
 One daemon worker thread, fed in order. The hot path never looks here: the swap replaces the
 entry's ``fns`` tuple whole (cache.Entry.replace), which readers pick up without a lock. A
 program past AUTO_MAX_INSTRUCTIONS, or one the backend declines (NotCompilable) or fails on,
 stays on NumPy (the latter two with one warning). ``wait_for_background()`` waits for the queue
 to drain: tests, and benchmarks that want the fused tier.
-
-The fused function runs once in the worker, on the first call's inputs, before the swap: a
-backend that compiles lazily (numba compiles each kernel on its first call, for the layouts it
-meets) then compiles there, not in the caller's next call (which blocked for the whole numba
-compile, 0.4-4 s, before).
 """
 from __future__ import annotations
 
@@ -39,10 +39,10 @@ _pending = 0
 _worker = None
 
 
-def promote(entry, variant, backend, fname, inputs=None):
-    """Compile ``variant``'s program with ``backend`` in the background and swap it into
-    ``entry`` when ready (after one run on ``inputs``, the call's own, that compiles what the
-    backend compiles lazily). Returns the note ``show_code`` shows meanwhile."""
+def promote(entry, variant, backend, fname, inputs):
+    """Compile ``variant``'s program with ``backend`` in the background (and call the result
+    once on ``inputs``) and swap it into ``entry`` when ready. Returns the note ``show_code``
+    shows meanwhile."""
     n = len(variant.program.instrs)
     if n > AUTO_MAX_INSTRUCTIONS:
         return (f"auto: stays on numpy, the program has {n} instructions, more than "
@@ -51,12 +51,12 @@ def promote(entry, variant, backend, fname, inputs=None):
     return f"auto: {backend.name} compiling in the background"
 
 
-def _lower(entry, variant, backend, fname, inputs=None):
+def _lower(entry, variant, backend, fname, inputs):
     start = time.perf_counter()
     try:
         fn, source = backend.lower(variant.program, variant.template, fname)
-        if inputs is not None:
-            _warm(fn, inputs)
+        with np.errstate(all="ignore"):   # per thread: the caller's warnings are untouched
+            fn(*inputs)
     except NotCompilable as exc:
         _stay(variant, backend, f"{backend.name} declined it ({exc})")
         return
@@ -69,13 +69,6 @@ def _lower(entry, variant, backend, fname, inputs=None):
     if entry.replace(variant, new):
         log.info("yota: %s now runs %s code (compiled in %.2f s)", variant.name, backend.name,
                  seconds)
-
-
-def _warm(fn, inputs):
-    """Run ``fn`` once on ``inputs`` and drop the result (programs never write into their
-    inputs). NumPy's error state is per thread: this run warns nobody."""
-    with np.errstate(all="ignore"):
-        fn(*inputs)
 
 
 def _stay(variant, backend, why):

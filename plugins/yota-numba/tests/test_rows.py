@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from yota_reductions import logsumexp
 
+import yota
+
 from numba_testing import compiled
 from yota_numba import rows
 
@@ -64,9 +66,32 @@ def test_steps_without_a_row_kernel_stay_numpy(f, shape):
 
 
 def test_row_kernels_check_their_shapes():
-    lse, sexp = rows.kernels(np.dtype(np.float64))
+    lse, sexp = rows.kernels_for(np.dtype(np.float64))
     x = np.ones((3, 4))
     with pytest.raises(ValueError, match="logsumexp_rows"):
         lse(x, np.empty(2))
     with pytest.raises(ValueError, match="shifted_exp_rows"):
         sexp(x, np.zeros(3), np.empty((3, 5)))
+
+
+def test_numpys_error_state_holds_for_row_kernels():
+    # a NaN row takes no shift, so NumPy's exp overflows on its 1000.0: under errstate(raise)
+    # the row kernel reports the inf and the call goes to the NumPy program, which raises
+    z = np.random.default_rng(4).standard_normal((3, 4))
+    y = np.array([0, 1, 2])
+    yota.grad(cross_entropy, z, y, argnums=0, backend="numba")       # compiled on clean data
+    z[1, 0], z[1, 2] = np.nan, 1000.0
+    with np.errstate(all="raise"):
+        with pytest.raises(FloatingPointError):
+            yota.grad(cross_entropy, z, y, argnums=0)
+        with pytest.raises(FloatingPointError):
+            yota.grad(cross_entropy, z, y, argnums=0, backend="numba")
+    lse, sexp = rows.kernels_for(np.dtype(np.float64))      # the flags the host tests
+    out, e = np.empty(3), np.empty((3, 4))
+    assert not lse(np.ones((3, 4)), out) and not sexp(np.ones((3, 4)), out, e)
+    assert lse(z, out), "a row kernel met inf and did not report it"
+    assert sexp(np.full((3, 4), 1000.0), np.zeros(3), e), "exp overflowed unreported"
+    with np.errstate(all="ignore"):
+        got = yota.grad(cross_entropy, z, y, argnums=0, backend="numba")
+        want = yota.grad(cross_entropy, z, y, argnums=0, dynamic=True)
+    np.testing.assert_allclose(got[1][0], want[1][0], equal_nan=True)

@@ -47,9 +47,10 @@ def broadcast(a, b, c):   # (3,1) with (4,) and () broadcast to (3,4)
     return np.tanh(a * b + c) - b * c
 
 
-def reductions(x, b):     # sums that end chains
+def reductions(x, b):     # sums and means that end chains
     y = np.exp(x * 0.5) + b
-    return np.sum(y, axis=0), np.sum(y * y, axis=1, keepdims=True), np.mean(y - 1.0), np.sum(y)
+    return (np.sum(y, axis=0), np.sum(y * y, axis=1, keepdims=True), np.mean(y - 1.0), np.sum(y),
+            np.mean(y * 3.0, axis=0), np.mean(y - b, axis=1, keepdims=True))
 
 
 def where_weak(x):        # where with weak scalars in float32
@@ -105,3 +106,13 @@ def test_signed_zero_and_nan_exactly():
         real = ~np.isnan(w) if w.dtype.kind == "f" else slice(None)   # a NaN's sign is noise
         np.testing.assert_array_equal(np.signbit(g)[real], np.signbit(w)[real])
         np.testing.assert_array_equal(g, w)
+
+
+def test_byteswapped_arrays_stay_with_numpy():
+    """numba types no non-native byte order: such an input is read by a NumPy step (whose
+    result is native, so the rest still fuses), never handed to a kernel."""
+    x = np.random.default_rng(3).standard_normal((4, 5)).astype(">f8")
+    c = compiled(("value", "byteswapped"), broadcast, (x, x[0].astype(np.float64), 0.5),
+                 spec=VALUE)
+    c.check()
+    c.check([x[::-1], x[1].astype(np.float64), 0.25])

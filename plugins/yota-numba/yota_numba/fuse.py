@@ -93,8 +93,8 @@ def elementwise(ins, avals):
     if any(d is None for d in dtypes):
         return None
     for a, d in zip(ins.args, dtypes):
-        if isinstance(d, np.dtype) and d.kind not in _LOOP_KINDS:
-            return None
+        if isinstance(d, np.dtype) and (d.kind not in _LOOP_KINDS or not d.isnative):
+            return None                     # numba types no byte-swapped array
         if isinstance(a, np.ndarray) and np.broadcast_shapes(a.shape, out.shape) != out.shape:
             return None
     loop = table.loop_dtypes(ins.prim, ins.args, dtypes, out.dtype)
@@ -119,7 +119,7 @@ def reduction(ins, avals):
     have = avals[x.n].shape
     dtype = avals[x.n].dtype
     out = avals[ins.out]
-    if dtype.kind not in "iuf" or not isinstance(out.dtype, np.dtype) \
+    if dtype.kind not in "iuf" or not dtype.isnative or not isinstance(out.dtype, np.dtype) \
             or out.dtype.kind not in "iuf":
         return None
     if _is_prim(ins, "sum_to", "yota.kernel") and len(ins.args) == 2 and not ins.kwargs:

@@ -4,8 +4,17 @@ as the "numpy" code generator writes them and each fused cluster as one numba ke
 The host function is generated like yota.compile.codegen's (same names, constants, guards,
 return statement through the template), so it returns exactly what that function returns: the
 caller's result, or the index of the first failing guard.
+
+Floating-point errors: a kernel reports whether it met NaN or inf (kernels.py). Then, unless
+NumPy's error state ignores invalid values, division by zero and overflow alike, the host hands
+the call to the same program as the "numpy" backend runs it, so a warning, a
+``FloatingPointError`` under ``np.errstate(all="raise")`` or an ``np.seterrcall`` handler
+happens exactly as without fusion. Such a call costs both programs; one without NaN or inf
+costs a flag test per loop.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -74,6 +83,30 @@ def _readers(program):
     return readers
 
 
+def numpy_reports():
+    """Would NumPy's error state do anything (warn, raise, call, log) about a NaN or inf?"""
+    err = np.geterr()
+    return err["invalid"] != "ignore" or err["divide"] != "ignore" or err["over"] != "ignore"
+
+
+class NumpyProgram:
+    """The program as the "numpy" backend runs it, generated on its first call (most programs
+    never need it): it reruns a call whose fused loops met NaN or inf."""
+
+    def __init__(self, program, template, fname):
+        self.args = (program, template, f"{fname}_numpy")
+        self.fn = None
+        self.lock = threading.Lock()
+
+    def __call__(self, *inputs):
+        if self.fn is None:
+            with self.lock:
+                if self.fn is None:
+                    source, ns = codegen.generate(*self.args)
+                    self.fn = codegen.build(source, ns, self.args[2])
+        return self.fn(*inputs)
+
+
 class _Host(codegen._Emitter):
     """codegen's emitter, plus kernel calls."""
 
@@ -101,7 +134,8 @@ class _Host(codegen._Emitter):
                 args.append(name)
                 if not av.is_array:
                     unwrap.append(name)
-        self.lines.append(f"{kernel}({', '.join(args)})")
+        self.lines.append(f"if {kernel}({', '.join(args)}) and numpy_reports():")
+        self.lines.append(f"    return numpy_program({', '.join(self.pnames)})")
         for name in unwrap:                       # NumPy returned a scalar here: so do we
             self.lines.append(f"{name} = {name}[()]")
         return ks.source()
@@ -111,6 +145,9 @@ def generate(program, template, fname):
     """Host source, its globals and the kernels' sources."""
     em = _Host(program, fname)
     pnames, by_var = codegen.emit_parameters(em, program, template)
+    em.pnames = pnames
+    em.ns["numpy_reports"] = numpy_reports
+    em.ns["numpy_program"] = NumpyProgram(program, template, fname)
     readers = _readers(program)
     steps = fuse.plan(program).steps
     last = _last_reads(steps, program)

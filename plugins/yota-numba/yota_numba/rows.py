@@ -9,20 +9,18 @@ NumPy's semantics, as the pack's implementation computes them: the shift is the 
 (NaN propagates), 0 where it is not finite (a row of -inf gives -inf, +inf gives inf); ``x -
 shift`` is rounded in the array's dtype as NumPy rounds it, then exp and the row sum run in
 float64 (mathlib's vectorizable exp, 1 ULP) and round once; ``shifted_exp`` uses 0 for a -inf
-log-sum-exp. Sums are sequential, so they differ from NumPy's pairwise sums by rounding.
+log-sum-exp. Sums are sequential, so they differ from NumPy's pairwise sums by rounding. Like
+the fused loops (kernels.py), a kernel returns whether it met NaN or inf, and the host then
+hands the call to the NumPy program when NumPy's error state would report it. The kernels are
+generated source compiled through ``kernels.compiled``: the disk cache keeps them too.
 """
 from __future__ import annotations
 
-import math
-import threading
-
-import numba
 import numpy as np
 
 from yota.compile.ir import Var
 
-from . import mathlib
-from .kernels import JIT_OPTIONS
+from . import kernels
 
 # Long rows: NumPy's SIMD max and exp over a whole row beat the sequential max and sum of one
 # row (64 rows of 1,000 here: 170 us NumPy against 230); W2 and W4 rows have 10 elements.
@@ -30,58 +28,69 @@ MAX_ROW = 256
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
+_LOGSUMEXP = """\
+def {name}(x, out):
+    nonfinite = False
+    rows, n = x.shape
+    if out.shape[0] != rows:                 # numba does not check bounds: we do
+        raise ValueError("yota-numba logsumexp_rows: out has the wrong number of rows")
+    e = np.empty(n, np.float64)
+    for r in range(rows):
+        m = {T}(-math.inf)
+        for j in range(n):
+            v = x[r, j]
+            m = v if (v > m) | (v != v) else m
+        if not math.isfinite(m):
+            m = {T}(0.0)
+        for j in range(n):                   # no loop-carried value: this loop vectorizes
+            d = np.float64(x[r, j] - m)
+            ev = mathlib.exp64(d)
+            e[j] = ev
+            nonfinite |= ((d - d) + (ev - ev)) != 0.0
+        s = 0.0
+        for j in range(n):
+            s += e[j]
+        out[r] = {T}(np.log(s)) + m          # once per row: libm
+    return nonfinite
+"""
 
-def _make(T):
-    """The two kernels for arrays of NumPy type ``T`` (float32 arithmetic stays float32)."""
-    zero = T(0.0)
-    neg_inf = T(-math.inf)
-
-    @numba.njit(**JIT_OPTIONS)
-    def logsumexp_rows(x, out):
-        rows, n = x.shape
-        if out.shape[0] != rows:                 # numba does not check bounds: we do
-            raise ValueError("yota-numba logsumexp_rows: out has the wrong number of rows")
-        e = np.empty(n, np.float64)
-        for r in range(rows):
-            m = neg_inf
-            for j in range(n):
-                v = x[r, j]
-                m = v if (v > m) | (v != v) else m
-            if not math.isfinite(m):
-                m = zero
-            for j in range(n):            # no loop-carried value: this loop vectorizes
-                e[j] = mathlib.exp64(np.float64(x[r, j] - m))
-            s = 0.0
-            for j in range(n):
-                s += e[j]
-            out[r] = T(np.log(s)) + m       # once per row: libm (mathlib.log64 compiles slower)
-
-    @numba.njit(**JIT_OPTIONS)
-    def shifted_exp_rows(x, y, out):
-        rows, n = x.shape
-        if y.shape[0] != rows or out.shape != x.shape:
-            raise ValueError("yota-numba shifted_exp_rows: y or out does not match x's shape")
-        for r in range(rows):
-            c = y[r]
-            if c == neg_inf:
-                c = zero
-            for j in range(n):
-                out[r, j] = T(mathlib.exp64(np.float64(x[r, j] - c)))
-
-    return logsumexp_rows, shifted_exp_rows
+_SHIFTED_EXP = """\
+def {name}(x, y, out):
+    nonfinite = False
+    rows, n = x.shape
+    if y.shape[0] != rows or out.shape != x.shape:
+        raise ValueError("yota-numba shifted_exp_rows: y or out does not match x's shape")
+    for r in range(rows):
+        c = y[r]
+        if c == -math.inf:
+            c = {T}(0.0)
+        for j in range(n):
+            d = np.float64(x[r, j] - c)
+            ev = mathlib.exp64(d)
+            out[r, j] = {T}(ev)
+            nonfinite |= ((d - d) + (ev - ev)) != 0.0
+    return nonfinite
+"""
 
 
-_kernels = {}
-_lock = threading.Lock()
+class _Source:
+    """What ``kernels.compiled`` needs of a kernel: its name, source and helpers."""
+
+    helpers = {}
+
+    def __init__(self, template, name, dtype):
+        self.name = name
+        self._source = template.format(name=name, T=kernels.cast_name(dtype))
+
+    def source(self):
+        return self._source
 
 
-def kernels(dtype):
-    """``(logsumexp_rows, shifted_exp_rows)`` for ``dtype`` (made once per process)."""
-    with _lock:
-        pair = _kernels.get(dtype)
-        if pair is None:
-            pair = _kernels[dtype] = _make(dtype.type)
-    return pair
+def kernels_for(dtype):
+    """``(logsumexp_rows, shifted_exp_rows)`` for ``dtype`` (``kernels.compiled`` makes each
+    once per process, or loads it from the disk cache)."""
+    return (kernels.compiled(_Source(_LOGSUMEXP, f"logsumexp_rows_{dtype.name}", dtype)),
+            kernels.compiled(_Source(_SHIFTED_EXP, f"shifted_exp_rows_{dtype.name}", dtype)))
 
 
 def _is(ins, name):
@@ -139,16 +148,18 @@ def emit(em, ins):
     if how is None:
         return False
     name, dtype = how
-    lse, sexp = kernels(dtype)
+    lse, sexp = kernels_for(dtype)
     x = em.ref(ins.args[0])
     out = em.avals[ins.out]
     target = em.names[ins.out] = f"v{ins.out}"
     em.ns.setdefault("empty", np.empty)
     rows = out.shape[0]
+    report = " and numpy_reports():"       # NaN or inf met: NumPy's error state decides (lower.py)
     if name == "logsumexp":
         kernel = em.glob("logsumexp_rows", lse)
         em.lines.append(f"{target} = empty({em.const((rows,))}, {em.const(dtype)})")
-        em.lines.append(f"{kernel}({x}, {target})")
+        em.lines.append(f"if {kernel}({x}, {target}){report}")
+        em.lines.append(f"    return numpy_program({', '.join(em.pnames)})")
         if len(out.shape) == 2:
             em.lines.append(f"{target} = {target}.reshape({em.const(tuple(out.shape))})")
     else:
@@ -157,5 +168,6 @@ def emit(em, ins):
         if len(em.avals[ins.args[1].n].shape) == 2:
             y = f"{y}.reshape({em.const((rows,))})"
         em.lines.append(f"{target} = empty({em.const(tuple(out.shape))}, {em.const(dtype)})")
-        em.lines.append(f"{kernel}({x}, {y}, {target})")
+        em.lines.append(f"if {kernel}({x}, {y}, {target}){report}")
+        em.lines.append(f"    return numpy_program({', '.join(em.pnames)})")
     return True
