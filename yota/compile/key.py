@@ -92,6 +92,8 @@ def signature(f, args, kwargs, argnums, tag="grad", scalars=None):
 
 
 def _positions(argnums, nargs):
+    if type(argnums) is int and -nargs <= argnums < nargs:   # the common case, no generator
+        return (argnums % nargs,)
     nums = (argnums,) if type(argnums) is int else argnums
     try:
         if not all(type(n) is int and -nargs <= n < nargs for n in nums):
