@@ -13,7 +13,9 @@ several intermediate values with random constants. Each program is run
   inputs *and* a re-created program holding new constants, which must hit the same cache entry
   (or re-trace when a guard fails) and never return stale results;
 - by the tape interpreter (``yota/compile/interpret.py``) and by unoptimized generated code,
-  both compiled by ``compile_variant`` and replayed on the second inputs too.
+  both compiled by ``compile_variant`` and replayed on the second inputs too;
+- by the yota-numba backend (its own tests' programs, or every program with
+  ``YOTA_FUZZ_NUMBA=1``), first call and replay, against dynamic mode and the numpy backend.
 
 Values must agree to rounding; gradients to a tolerance derived from the finite-difference step.
 Inputs are never modified and returned arrays are never overwritten by a later call.
