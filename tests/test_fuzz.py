@@ -52,7 +52,7 @@ EXAMPLES = int(os.environ.get("YOTA_FUZZ_EXAMPLES", "400"))
 # NUMBA_EXAMPLES programs of their own through it (test_random_programs_through_numba, float64
 # and float32); YOTA_FUZZ_NUMBA=1 also runs every program of every test here through it.
 NUMBA = os.environ.get("YOTA_FUZZ_NUMBA") == "1"
-NUMBA_EXAMPLES = int(os.environ.get("YOTA_FUZZ_NUMBA_EXAMPLES", "16"))
+NUMBA_EXAMPLES = int(os.environ.get("YOTA_FUZZ_NUMBA_EXAMPLES", "12"))
 try:
     import yota_numba
     HAVE_NUMBA = yota_numba.BACKEND.available()[0]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from yota.testing import check_grads
 
 # the numba backend on a few programs (numba compiles take about a second each), as test_fuzz.py
-NUMBA_EXAMPLES = int(os.environ.get("YOTA_FUZZ_NUMBA_EXAMPLES", "16"))
+NUMBA_EXAMPLES = int(os.environ.get("YOTA_FUZZ_NUMBA_EXAMPLES", "12"))
 needs_numba = pytest.mark.skipif(importlib.util.find_spec("yota_numba") is None,
                                  reason="yota-numba is not installed: pip install -e "
                                         "plugins/yota-numba")
