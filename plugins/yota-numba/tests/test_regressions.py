@@ -25,7 +25,7 @@ def test_a_loop_never_writes_over_an_input_another_input_views(f):
     ``a.T`` from it: a silently wrong value (8.742 for 8.542) and gradient. Found by the
     per-primitive tables (linalg's eigh, qr and svd cases) and, independently, fixed in main
     from a fuzzer find (y * 2 + y.T): an input's buffer is reused only if no other input of
-    the loop shares it.""
+    the loop shares it."""
     x = np.random.default_rng(0).normal(size=(3, 3))
     for _ in range(2):
         want, got = yota.grad(f, x, backend="numpy"), yota.grad(f, x, backend="numba")
