@@ -13,7 +13,9 @@ several intermediate values with random constants. Each program is run
   inputs *and* a re-created program holding new constants, which must hit the same cache entry
   (or re-trace when a guard fails) and never return stale results;
 - by the tape interpreter (``yota/compile/interpret.py``) and by unoptimized generated code,
-  both compiled by ``compile_variant`` and replayed on the second inputs too.
+  both compiled by ``compile_variant`` and replayed on the second inputs too;
+- by the yota-numba backend (its own tests' programs, or every program with
+  ``YOTA_FUZZ_NUMBA=1``), first call and replay, against dynamic mode and the numpy backend.
 
 Values must agree to rounding; gradients to a tolerance derived from the finite-difference step.
 Inputs are never modified and returned arrays are never overwritten by a later call.
@@ -46,9 +48,16 @@ pytest.importorskip("yota_linalg")
 pytest.importorskip("yota_fft")
 
 EXAMPLES = int(os.environ.get("YOTA_FUZZ_EXAMPLES", "400"))
-# YOTA_FUZZ_NUMBA=1 also runs every program through the yota-numba backend (numba compiles take
-# about a second per program: not in normal runs)
+# The yota-numba backend: numba compiles take about a second per program, so normal runs send
+# NUMBA_EXAMPLES programs of their own through it (test_random_programs_through_numba, float64
+# and float32); YOTA_FUZZ_NUMBA=1 also runs every program of every test here through it.
 NUMBA = os.environ.get("YOTA_FUZZ_NUMBA") == "1"
+NUMBA_EXAMPLES = int(os.environ.get("YOTA_FUZZ_NUMBA_EXAMPLES", "12"))
+try:
+    import yota_numba
+    HAVE_NUMBA = yota_numba.BACKEND.available()[0]
+except ImportError:
+    HAVE_NUMBA = False
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
@@ -894,9 +903,9 @@ def _snapshot(result):
     return v, [None if x is None else np.array(x, copy=True) for x in g]
 
 
-def check_program(prog, seed, data_seed2=None):
+def check_program(prog, seed, data_seed2=None, numba=NUMBA):
     """Run ``prog`` every way and compare (the body of the fuzz test; regression tests call it
-    with the programs hypothesis found)."""
+    with the programs hypothesis found); ``numba``: the yota-numba backend too."""
     yota.clear_cache()   # each example on its own: variants of earlier ones do not pile up
     rng = np.random.default_rng(seed)
     xs, consts = prog.draw_inputs(rng), prog.draw_consts(rng)
@@ -961,12 +970,19 @@ def check_program(prog, seed, data_seed2=None):
         assert r.__class__ is tuple, f"{label}: a guard failed on the traced inputs"
         _same_result(r, dyn, nums, f"{label} vs dynamic", tight)
         variants[label] = variant
-    if NUMBA:
+    if numba:
+        # the program static mode compiled, lowered by yota-numba (replayed below), and the
+        # public path: grad(backend="numba") has its own cache entry, guards and re-traces
         variant = _numba_variant(f, tuple(xs), prog.argnums, inputs)
         r = variant.fn(*inputs)
         assert r.__class__ is tuple, "numba: a guard failed on the traced inputs"
         _same_result(r, dyn, nums, "numba vs dynamic", tight)
+        _same_result(r, static, nums, "numba vs the numpy backend", tight)
         variants["numba"] = variant
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            _same_result(yota.grad(f, *xs, argnums=prog.argnums, backend="numba"), dyn, nums,
+                         "grad(backend='numba') vs dynamic", tight)
     first = _snapshot(static)
 
     # second call: new inputs and a re-created program with new constants, same signature
@@ -987,6 +1003,11 @@ def check_program(prog, seed, data_seed2=None):
     _same_result(static2, dyn2, nums, "static replay vs dynamic on new inputs", tight)
     if not by_value and not any(name in GUARDED for name, _, _ in prog.steps):
         assert CACHE.misses == misses, "a program with no guards was traced again"
+    if numba:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            _same_result(yota.grad(f2, *xs2, argnums=prog.argnums, backend="numba"), dyn2,
+                         nums, "grad(backend='numba') on new inputs vs dynamic", tight)
     for label, variant in variants.items() if key2 == key else ():
         r = variant.fn(*inputs2)
         if r.__class__ is tuple:        # else a guard failed: static mode re-traces
@@ -1046,6 +1067,28 @@ def test_random_programs_agree_in_every_mode(prog, seed):
 def test_random_programs_in_float32_keep_their_dtype(prog, seed):
     note(repr(prog))
     check_program(prog, seed)
+
+
+needs_numba = pytest.mark.skipif(not HAVE_NUMBA, reason="yota-numba (numba, scipy) is not "
+                                 "installed: pip install -e plugins/yota-numba")
+
+
+@needs_numba
+@settings(FUZZ, max_examples=NUMBA_EXAMPLES)
+@given(prog=programs(), seed=st.integers(0, 2**32 - 1))
+def test_random_programs_through_numba(prog, seed):
+    """check_program with the numba backend: first call and replay on new inputs, against the
+    numpy backend, dynamic mode and (through dynamic mode) finite differences."""
+    note(repr(prog))
+    check_program(prog, seed, numba=True)
+
+
+@needs_numba
+@settings(FUZZ, max_examples=max(4, NUMBA_EXAMPLES // 2))
+@given(prog=programs(max_steps=4, dtypes=(np.float32,)), seed=st.integers(0, 2**32 - 1))
+def test_random_programs_in_float32_through_numba(prog, seed):
+    note(repr(prog))
+    check_program(prog, seed, numba=True)
 
 
 SECOND_ORDER_EXCLUDED = {"stop_gradient", "float_sg"}   # cut on purpose: FD cannot follow
@@ -1263,6 +1306,19 @@ def test_the_fuzzer_still_catches_a_deliberately_wrong_rule(monkeypatch):
     x, u = np.array([0.3, -1.2, 2.0]), np.array([1.0, 0.5, -0.25])
     got = float(np.cos(x) @ u) * 1.001
     assert fd_verdict(lambda t: float(np.sum(np.sin(x + t * u))), got, 1e-6)[0] == "wrong"
+
+
+@needs_numba
+def test_regression_numba_reads_a_sum_to_a_0d_array():
+    """The numpy code of sum_to down to shape () summed every axis into a NumPy scalar, where
+    the traced value (and so its aval) is a 0-d array; a yota-numba loop reading it as ``in[()]``
+    failed to compile (getitem(float64, Tuple()))."""
+    steps = (("expand_dims", (("x", 0),), (0,)), ("sin", (("v", 0),), ()),
+             ("cos", (("v", 1),), ()), ("sin", (("v", 2),), ()), ("sin", (("v", 3),), ()),
+             ("prod", (("v", 4),), (None, False)), ("add", (("v", 5), ("v", 0)), ()))
+    prog = Program([(1,)], steps, [("normal", (1, 1))] * 5 + [("normal", ()), ("normal", (1, 1))],
+                   tuple(("v", j) for j in range(7))[::-1], np.float64, None)
+    check_program(prog, seed=0, numba=True)
 
 
 @pytest.mark.parametrize("holder", HOLDERS)

@@ -8,14 +8,22 @@ combined as dL/dx - i dL/dy; a quarter of them at second order too.
 Inputs near a kink or a branch cut (|z| ~ 0 for abs/angle, the negative real axis for sqrt and
 log) are discarded, as test_fuzz.py does for its kinks.
 """
+import importlib.util
 import os
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from yota.testing import check_grads
+
+# the numba backend on a few programs (numba compiles take about a second each), as test_fuzz.py
+NUMBA_EXAMPLES = int(os.environ.get("YOTA_FUZZ_NUMBA_EXAMPLES", "12"))
+needs_numba = pytest.mark.skipif(importlib.util.find_spec("yota_numba") is None,
+                                 reason="yota-numba is not installed: pip install -e "
+                                        "plugins/yota-numba")
 
 EXAMPLES = max(20, int(os.environ.get("YOTA_FUZZ_EXAMPLES", "400")) // 8)
 MARGIN = 1e-2
@@ -97,6 +105,27 @@ def test_complex_programs(steps, readouts, n, single, order2, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         _, g = check_grads(f, arg, order=order,
+                           rtol=5e-2 if single else 1e-4, atol=5e-2 if single else 1e-5)
+    assert np.asarray(g[0]).dtype == dtype
+
+
+@needs_numba
+@settings(max_examples=max(3, NUMBA_EXAMPLES // 4), deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from(sorted(UNARY)), st.just(None)),
+                      min_size=1, max_size=4),
+       readouts=st.lists(st.sampled_from(sorted(READOUT)), min_size=4, max_size=4),
+       n=st.integers(1, 4), single=st.booleans(), seed=st.integers(0, 2 ** 31))
+def test_complex_programs_through_numba(steps, readouts, n, single, seed):
+    """The complex programs with the numba backend (complex steps run as NumPy code between
+    its fused float loops), against finite differences as above, first order."""
+    rng = np.random.default_rng(seed)
+    dtype = np.complex64 if single else np.complex128
+    z = (rng.uniform(-1.5, 1.5, n) + 1j * rng.uniform(-1.5, 1.5, n)).astype(dtype)
+    assume(margins_ok(steps, np.asarray(z, np.complex128)))
+    f = program(steps, readouts, rng.uniform(0.5, 1.5, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _, g = check_grads(f, z, modes="static", backend="numba",
                            rtol=5e-2 if single else 1e-4, atol=5e-2 if single else 1e-5)
     assert np.asarray(g[0]).dtype == dtype
 

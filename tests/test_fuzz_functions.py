@@ -13,7 +13,7 @@ import yota
 from yota.testing import GradientMismatch, check_grads
 
 sys.path.insert(0, os.path.dirname(__file__))   # pytest imports test modules by path
-from test_fuzz import assume, fd_verdict  # noqa: E402
+from test_fuzz import NUMBA_EXAMPLES, assume, fd_verdict, needs_numba  # noqa: E402
 
 EXAMPLES = int(os.environ.get("YOTA_FUZZ_EXAMPLES", "15"))
 KERNEL = np.array([0.5, -1.0, 0.25])
@@ -87,6 +87,27 @@ def test_random_chains_of_functions(chain, seed):
             verdicts = [_hessian_verdict(f, x, j, hessian[:, j]) for j in range(len(x))]
         assume("ill-conditioned" not in verdicts)
         assert all(v == "agree" for v in verdicts), f"{verdicts}: {exc}"
+
+
+@needs_numba
+@settings(max_examples=max(3, NUMBA_EXAMPLES // 4), deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(chain=chains(), seed=st.integers(0, 2 ** 16))
+def test_random_chains_of_functions_through_numba(chain, seed):
+    """The chains with the numba backend (the functions run as NumPy code between its fused
+    loops): equal to the numpy backend within rounding (1e-10: sequential against pairwise
+    sums, and the math kernels' few ULP), first call and a replay on new inputs."""
+    n, names = chain
+    note(names)
+    f = program(names)
+    yota.clear_cache()
+    for s in (seed, seed + 1):
+        x = np.random.default_rng(s).normal(size=n)
+        want, got = yota.grad(f, x), yota.grad(f, x, backend="numba")
+        scale = max(1.0, float(np.max(np.abs(want[1][0]))))
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-10, err_msg=f"{names}: value")
+        np.testing.assert_allclose(got[1][0], want[1][0], rtol=1e-10, atol=1e-10 * scale,
+                                   err_msg=f"{names}: gradient")
 
 
 def _verdict(f, x, i, got):

@@ -4,15 +4,23 @@ built inside the function, or a non-differentiated argument, and whose index is 
 the differentiated input (argsort, floor, argmax, a mask, np.take). Each is checked in both
 modes against finite differences, and static mode is replayed on inputs that change the index.
 """
+import importlib.util
 import os
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import yota
 from yota.testing import check_grads
+
+# the numba backend on a few programs (numba compiles take about a second each), as test_fuzz.py
+NUMBA_EXAMPLES = int(os.environ.get("YOTA_FUZZ_NUMBA_EXAMPLES", "12"))
+needs_numba = pytest.mark.skipif(importlib.util.find_spec("yota_numba") is None,
+                                 reason="yota-numba is not installed: pip install -e "
+                                        "plugins/yota-numba")
 
 EXAMPLES = max(10, int(os.environ.get("YOTA_FUZZ_EXAMPLES", "400")) // 10)
 TABLE = np.cos(np.arange(8.0)) + 2.0
@@ -55,6 +63,20 @@ def program(index, smooth, where, take):
        where=st.sampled_from(WHERE), take=st.booleans(), n=st.integers(2, 6),
        seed=st.integers(0, 2 ** 31))
 def test_integer_indexing_of_plain_tables(index, smooth, where, take, n, seed):
+    check_indexing(index, smooth, where, take, n, seed)
+
+
+@needs_numba
+@settings(max_examples=max(3, NUMBA_EXAMPLES // 4), deadline=None)
+@given(index=st.sampled_from(sorted(INDEX)), smooth=st.sampled_from(sorted(SMOOTH)),
+       where=st.sampled_from(WHERE), take=st.booleans(), n=st.integers(2, 6),
+       seed=st.integers(0, 2 ** 31))
+def test_integer_indexing_of_plain_tables_through_numba(index, smooth, where, take, n, seed):
+    """The same with the numba backend: the index is NumPy code between fused loops."""
+    check_indexing(index, smooth, where, take, n, seed, backend="numba")
+
+
+def check_indexing(index, smooth, where, take, n, seed, backend=None):
     rng = np.random.default_rng(seed)
     points = [rng.uniform(-1.5, 1.5, n) for _ in range(3)]
     margin = INDEX[index][1]
@@ -66,9 +88,14 @@ def test_integer_indexing_of_plain_tables(index, smooth, where, take, n, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)   # re-traced guards may fall back
         for x in points:
-            check_grads(f, x, *extra, argnums=argnums)
+            check_grads(f, x, *extra, argnums=argnums, backend=backend)
         for x in points:   # replays of one compiled function, the index changing each call
-            static = yota.grad(f, x, *extra, argnums=argnums)
+            static = yota.grad(f, x, *extra, argnums=argnums, backend=backend)
             dynamic = yota.grad(f, x, *extra, argnums=argnums, dynamic=True)
-            assert static[0] == dynamic[0]
-            np.testing.assert_array_equal(static[1][0], dynamic[1][0])
+            if backend is None:   # the same NumPy calls: the very same numbers
+                assert static[0] == dynamic[0]
+                np.testing.assert_array_equal(static[1][0], dynamic[1][0])
+            else:                 # numba's sums are sequential, NumPy's pairwise
+                np.testing.assert_allclose(static[0], dynamic[0], rtol=1e-12)
+                np.testing.assert_allclose(static[1][0], dynamic[1][0], rtol=1e-12,
+                                           atol=1e-12)

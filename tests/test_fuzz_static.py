@@ -34,8 +34,8 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(__file__))   # pytest imports test modules by path
-from test_fuzz import (FUZZ, GUARDED, KINK_MARGIN, OPS, _nums, _same, assume, fd_verdict,
-                       judge, programs, reference, run)
+from test_fuzz import (FUZZ, GUARDED, KINK_MARGIN, NUMBA_EXAMPLES, OPS, _nums, _same, assume,
+                       fd_verdict, judge, needs_numba, programs, reference, run)
 
 import yota
 from yota.compile import CACHE, scalars
@@ -274,7 +274,21 @@ def test_changing_python_scalars_agree_with_dynamic_mode(prog, use, where, integ
     check_scalar_program(prog, use, where, [v if integer else v * 0.37 for v in values], seed)
 
 
-def check_scalar_program(prog, use, where, values, seed):
+@needs_numba
+@settings(SETTINGS, max_examples=max(3, NUMBA_EXAMPLES // 8))
+@given(prog=programs(max_steps=4), use=st.sampled_from(SCALAR_USES),
+       where=st.sampled_from(("argument", "closure")), integer=st.booleans(),
+       values=st.lists(st.integers(1, 12), min_size=SCALAR_CALLS, max_size=SCALAR_CALLS),
+       seed=st.integers(0, 2 ** 32 - 1))
+def test_changing_python_scalars_through_numba(prog, use, where, integer, values, seed):
+    """The same with the numba backend: its kernels spell constants in their source, so a
+    scalar frozen into a kernel would show here (each re-trace compiles new kernels)."""
+    note(f"{prog!r}\nuse={use} where={where} values={values} integer={integer}")
+    check_scalar_program(prog, use, where, [v if integer else v * 0.37 for v in values], seed,
+                         backend="numba")
+
+
+def check_scalar_program(prog, use, where, values, seed, backend=None):
     yota.clear_cache()
     rng = np.random.default_rng(seed)
     consts = prog.draw_consts(rng)
@@ -300,7 +314,7 @@ def check_scalar_program(prog, use, where, values, seed):
         warnings.simplefilter("ignore", RuntimeWarning)
         for k, (xs, s) in enumerate(zip(calls, values)):
             f, extra = function(s)
-            sv, sg = yota.grad(f, *xs, *extra, argnums=argnums)
+            sv, sg = yota.grad(f, *xs, *extra, argnums=argnums, backend=backend)
             dv, dg = yota.grad(f, *xs, *extra, argnums=argnums, dynamic=True)
             what = f"call {k} (s={s!r})"
             assert type(sv) is type(dv), f"{what}: the value's type"

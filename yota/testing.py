@@ -105,12 +105,14 @@ def check_grads(f: Callable[..., Any], *args: Any, order: int = 1,
                 atol: float | None = None, dynamic: bool | None = None,
                 argnums: int | Sequence[int] | None = None, eps: float | None = None,
                 seed: int = 0, name: str | None = None,
-                arg_names: Sequence[str] | None = None) -> Any:
+                arg_names: Sequence[str] | None = None, backend: str | None = None) -> Any:
     """Compare yota's gradients of scalar ``f(*args)`` with central finite differences.
 
     ``modes`` are "static" (compiled graphs; warmed up on nearby inputs, then replayed) and
     "dynamic" (traced every call); both by default. ``dynamic=True``/``False`` picks one mode
-    (the older spelling). ``order=2`` also checks the gradient of ``<grad f, u>`` for random
+    (the older spelling); ``backend`` is the compile backend of static mode ("numba", "auto";
+    None: the process default), so a pack's lowerings are checked against finite differences
+    too. ``order=2`` also checks the gradient of ``<grad f, u>`` for random
     directions ``u``, and so on up. Finite differences run in float64; float32 arguments get
     looser tolerances. A complex argument z = x + iy is moved in the real and in the imaginary
     direction, and its gradient must be dL/dx - i dL/dy (JAX's and autograd's convention;
@@ -139,16 +141,17 @@ def check_grads(f: Callable[..., Any], *args: Any, order: int = 1,
         rng = np.random.default_rng(seed)
         fj = f
         for level in range(1, order + 1):
-            where = f"check_grads({name}): mode {mode!r}" + (f", order {level}" if order > 1
-                                                               else "")
-            value, g = _grad_in_mode(fj, args, mode, rng)
+            where = (f"check_grads({name}): mode {mode!r}"
+                     + (f" (backend {backend!r})" if backend and mode == "static" else "")
+                     + (f", order {level}" if order > 1 else ""))
+            value, g = _grad_in_mode(fj, args, mode, rng, backend)
             if level == 1:
                 _check_value(where, value, f(*args), rtol, atol)
                 first = first or (value, g)
             for i in nums:
                 _compare_argument(ctx, where, fj, args, i, g[i], rng, check_dtype=level == 1)
             if level < order:
-                fj = _projected(fj, args, nums, mode, rng)
+                fj = _projected(fj, args, nums, mode, rng, backend)
     return first
 
 
@@ -158,16 +161,16 @@ class _Context:
         self.arg_names = arg_names
 
 
-def _grad_in_mode(f, args, mode, rng):
+def _grad_in_mode(f, args, mode, rng, backend=None):
     if mode == "dynamic":
         return grad(f, *args, dynamic=True)
     # Static: trace (and compile) on nearby inputs first, then replay on the real ones, so a
     # graph that baked a value in, or did not replay at all, shows up.
     try:
-        grad(f, *[_nearby(a, rng) for a in args], dynamic=False)
+        grad(f, *[_nearby(a, rng) for a in args], dynamic=False, backend=backend)
     except Exception:  # the check below reports what the real inputs do
         pass
-    return grad(f, *args, dynamic=False)
+    return grad(f, *args, dynamic=False, backend=backend)
 
 
 def _nearby(arg, rng):
@@ -261,7 +264,7 @@ def _direction(rng, shape, cplx):
     return u + 1j * rng.standard_normal(shape) if cplx else u
 
 
-def _projected(f, args, nums, mode, rng):
+def _projected(f, args, nums, mode, rng, backend=None):
     """``x -> sum_i <grad_i f(x), u_i>`` for fixed random ``u_i``: checking its gradient checks
     the second derivatives (a Hessian-vector product) without forming them. For a complex
     leaf, ``Re sum(g * u)`` is the derivative along the complex direction ``u``."""
@@ -270,7 +273,7 @@ def _projected(f, args, nums, mode, rng):
     dynamic = mode == "dynamic"
 
     def projected(*a):
-        _, g = grad(f, *a, dynamic=dynamic)
+        _, g = grad(f, *a, dynamic=dynamic, backend=None if dynamic else backend)
         total = 0.0
         for i, d in dirs.items():
             for path, u in d.items():
@@ -452,11 +455,11 @@ def check_rules_complete(pack: str) -> None:
 def check_primitive(fn: Callable[..., Any], *args: Any, order: int = 1,
                     modes: Sequence[str] = MODES, rtol: float | None = None,
                     atol: float | None = None, argnums: int | Sequence[int] | None = None,
-                    seed: int = 0, **kwargs: Any) -> Any:
+                    seed: int = 0, backend: str | None = None, **kwargs: Any) -> Any:
     """check_grads for one primitive, or a NumPy/SciPy function a pack implements, with any
     output shape: its output is weighed by a fixed random cotangent, so every entry of the
     Jacobian counts. Keyword arguments go to ``fn``. Failures name the primitive, its pack and
-    the argument (by number and parameter name)."""
+    the argument (by number and parameter name); ``backend`` as in check_grads."""
     prim, provider = find_primitive(fn)
     label = getattr(fn, "__name__", None) or repr(fn)
     if prim is not None:
@@ -472,7 +475,8 @@ def check_primitive(fn: Callable[..., Any], *args: Any, order: int = 1,
 
     weighed.__name__ = label
     return check_grads(weighed, *args, order=order, modes=modes, rtol=rtol, atol=atol,
-                       argnums=argnums, seed=seed, name=label, arg_names=arg_names)
+                       argnums=argnums, seed=seed, name=label, arg_names=arg_names,
+                       backend=backend)
 
 
 def _arg_names(params, n):

@@ -47,8 +47,10 @@ def _emit_sum_to(em, ins):
                                       if n == 1 and have[lead + i] != 1)
     if not axes:
         return None
-    if len(axes) == lead:  # only leading axes: summing them away gives the shape directly
+    if len(axes) == lead and want:  # only leading axes: summing them gives the shape directly
         return f"{em.ref(x)}.sum(axis={em.const(axes)})"
+    # a sum of every axis would be a NumPy scalar, where sum_to gives a 0-d array (its traced
+    # aval, which backends trust: yota-numba indexes a 0-d array with [()]): keepdims, reshape
     text = f"{em.ref(x)}.sum(axis={em.const(axes)}, keepdims=True)"
     if lead:
         text += f".reshape({em.const(want)})"
