@@ -175,6 +175,29 @@ def test_cost_model_keeps_big_tanh_on_numpy():
     small.check()
 
 
+@pytest.mark.parametrize("name", ["exp", "tanh", "sin", "cos"])
+def test_cost_model_splits_transcendental_chains_from_a_few_hundred_elements(name):
+    """Fused exp/tanh lose to NumPy's SIMD loops from about 128 elements, sin/cos from about
+    450 (measured in cost.py): from there on the function is a NumPy step between loops."""
+    from yota_numba.cost import SIMD_IN_NUMPY
+
+    fn = getattr(np, name)
+    assert 64 <= SIMD_IN_NUMPY[fn] <= 1024
+
+    def chain(x):
+        for _ in range(3):
+            x = fn(x) * 1.01 + 0.1 * x
+        return np.sum(x)
+
+    rng = np.random.default_rng(4)
+    for n, on_numpy in ((SIMD_IN_NUMPY[fn] - 1, False), (SIMD_IN_NUMPY[fn], True), (300, None)):
+        c = compiled((name, n), chain, (rng.standard_normal(n) * 0.5,))
+        host = c.source.split("# numba kernel")[0]
+        if on_numpy is not None:
+            assert (f"{name}(" in host) is on_numpy, host
+        c.check()
+
+
 def test_python_complex_and_float_parameters_keep_their_values():
     """The host function shares its parameter lines with the numpy backend's (a Python complex
     argument became float64 here, dropping the imaginary part, before they were shared)."""
