@@ -152,3 +152,30 @@ def test_yota_backend_is_the_default_of_hvp():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "BackendError: yota: YOTA_BACKEND=nope: no compile backend is named" in done.stderr
+
+
+def test_a_changing_float_keyword_is_lifted_not_traced_each_call(rng):
+    """Static mode's records per function hold for hvp's wrapper of f: a Python float that
+    changes at every call becomes a program input after a few re-traces."""
+    x, v = rng.normal(size=4), rng.normal(size=4)
+    for i in range(8):
+        check(with_data, x, v, A=np.eye(4), scale=1.0 + i / 7)
+    assert CACHE.misses <= 3, f"traced {CACHE.misses} times for 8 values of one float"
+
+
+def test_random_draws_fall_back_once_with_the_function_named(rng):
+    def noisy(x):
+        return np.sum(x ** 3 * np.random.normal())
+
+    x, v = rng.normal(size=3), rng.normal(size=3)
+    with pytest.warns(RuntimeWarning, match="yota: .*noisy falls back to dynamic mode"):
+        np.random.seed(1)
+        first = hvp(noisy, x, v)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)   # said once
+        for _ in range(2):
+            np.random.seed(1)
+            again = hvp(noisy, x, v)
+            np.random.seed(1)
+            np.testing.assert_allclose(again, hvp(noisy, x, v, dynamic=True), rtol=1e-12)
+    np.testing.assert_allclose(first, again, rtol=1e-12)
