@@ -76,7 +76,7 @@ class Hvp(Transform):
     def describe(self, traced, ex):
         (_, t), = traced.structure[0]
         (_, tv), = traced.structure[1]
-        return product(ex, traced.fn.__wrapped__, traced.output, t, tv)
+        return h_times_v(ex, traced.fn.__wrapped__, traced.output, t, tv)
 
     def dynamic(self, f, args, kwargs, argnums):
         """Static mode cannot apply (nested in another trace, a fallback): trace ``f(x)``."""
@@ -86,12 +86,12 @@ class Hvp(Transform):
         """Today's dynamic ``hvp``: trace ``f(x)`` on a fresh tape, ``v`` a plain cotangent."""
         tr, tape = trace(f, (x,), kwargs, 0)
         (_, t), = tr.structure[0]
-        result = product(Dynamic(tape), f, tr.output, t, v)
+        result = h_times_v(Dynamic(tape), f, tr.output, t, v)
         tape.release()
         return result
 
 
-def product(ex, f, out, t, v):
+def h_times_v(ex, f, out, t, v):
     """``H v`` for input ``t`` of scalar ``out``, run by executor ``ex``."""
     scalar_output("hvp", f, out)
     g = ex.backward(out, seed_like(out), again=True).get(t._var)
