@@ -262,7 +262,7 @@ def test_hvp_is_the_hessian_times_v(rng, total, dynamic):
     c = rng.uniform(0.5, 1.0, size=3)
     f, exact = _quartic(total, c)
     x, v = rng.normal(size=3), rng.normal(size=3)
-    np.testing.assert_allclose(hvp(f, x, v), exact(x) @ v, rtol=1e-12)
+    np.testing.assert_allclose(hvp(f, x, v, dynamic=dynamic), exact(x) @ v, rtol=1e-12)
 
 
 def test_hvp_does_not_form_the_hessian(rng, total):
@@ -287,12 +287,16 @@ def test_hvp_does_not_form_the_hessian(rng, total):
     assert len(calls) == 1  # the Hessian too traces the gradient once, then 40 backward passes
 
 
-def test_hvp_errors(rng, total):
+def test_hvp_errors(rng, total, dynamic):
     f = lambda x: total(x * x)  # noqa: E731
     with pytest.raises(InputError, match=r"yota.hvp: v has shape \(2,\) but x has shape \(3,\)"):
-        hvp(f, np.ones(3), np.ones(2))
+        hvp(f, np.ones(3), np.ones(2), dynamic=dynamic)
     with pytest.raises(InputError, match=r"yota.hvp: x must be a float array .* dtype int64"):
-        hvp(f, np.arange(3), np.ones(3))
+        hvp(f, np.arange(3), np.ones(3), dynamic=dynamic)
+    with pytest.raises(NotScalarError, match=r"yota.hvp: \S*<lambda> must return a scalar"):
+        hvp(lambda x: x * x, np.ones(3), np.ones(3), dynamic=dynamic)
+    with pytest.raises(InputError, match=r"yota.hvp: the cotangent for \S*<lambda> must be a "):
+        hvp(f, np.ones(3), np.array(["a", "b", "c"]), dynamic=dynamic)
 
 
 def test_hessian_inside_grad_third_derivative(rng, total):

@@ -6,6 +6,7 @@ passes, code generation, guard failures, fallbacks, logging) is on the slow path
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import warnings
@@ -141,6 +142,13 @@ def _fname(name):
 
 
 def _identity(f):
+    """What static mode's records per function (fallbacks, warnings, lifted scalars) are
+    kept under: the code object, shared by a lambda re-created on every call. A transform
+    that traces a ``functools.partial`` wrapper of the user's function (``hvp``) sets its
+    ``__wrapped__``: the wrapper's code and the wrapped function's identity, stable across
+    calls and apart from the function's own records."""
+    if type(f) is functools.partial and hasattr(f, "__wrapped__"):
+        return (_identity(f.func), _identity(f.__wrapped__))
     code = getattr(getattr(f, "__func__", f), "__code__", None)
     return code if code is not None else f
 

@@ -1,9 +1,9 @@
 """Every transform that compiles, through the numba backend: grad, value_and_grad, gradient,
-elementwise_grad, jacobian and hessian with ``backend="numba"`` give what ``backend="numpy"``
+elementwise_grad, jacobian, hessian and hvp with ``backend="numba"`` give what ``backend="numpy"``
 gives, on an attrs model and on arrays, in float64 and float32, on the traced inputs and
 replayed on new ones; float64 gradients also against finite differences (check_grads with
 ``backend="numba"``). ``backend="auto"``, once ``wait_for_background()`` returns, runs the
-numba tier and gives the same results. (vjp and hvp trace on every call: no backend.)
+numba tier and gives the same results. (vjp traces on every call: no backend.)
 
 Tolerances. float64: 1e-10 relative to the largest magnitude; the two backends differ only by
 the order of sums (sequential against NumPy's pairwise: a few ULP on these sizes) and by the
@@ -82,6 +82,8 @@ CASES = {
     "jacobian_of_a_model": (lambda b: yota.jacobian(net_out, backend=b),
                             lambda net, X, y, x: (net, X)),
     "hessian": (lambda b: yota.hessian(scalar, backend=b), lambda net, X, y, x: (x,)),
+    "hvp": (lambda b: lambda x, v: yota.hvp(scalar, x, v, backend=b),   # v: a program input
+            lambda net, X, y, x: (x, np.cos(3 * x))),
 }
 
 
