@@ -40,10 +40,26 @@ def test_a_signature_too_large_to_compile_warns_once_with_the_reason(monkeypatch
     assert msgs[0].startswith("yota: _long runs in dynamic mode for this signature: static mode "
                               "could not compile it (TooLarge: the traced program has ")
     assert "MAX_INSTRUCTIONS = 5" in msgs[0]
-    assert msgs[0].endswith("call grad(..., dynamic=True) to silence this warning")
+    assert msgs[0].endswith("call yota.grad(..., dynamic=True) to silence this warning")
     val, g = yota.grad(_long, x)
     assert val == expected[0]
     np.testing.assert_array_equal(g[0], expected[1][0])
+
+
+@pytest.mark.parametrize("call, hint", [
+    (lambda x: yota.value_and_grad(_long)(x), "make it with yota.value_and_grad(f, dynamic=True)"),
+    (lambda x: yota.jacobian(lambda y: np.sin(np.sin(y)) * 2.0)(x),
+     "make it with yota.jacobian(f, dynamic=True)"),
+    (lambda x: yota.hessian(_long)(x), "make it with yota.hessian(f, dynamic=True)"),
+    (lambda x: yota.hvp(_long, x, x), "call yota.hvp(..., dynamic=True)"),
+])
+def test_the_warning_says_how_to_ask_the_transform_called_for_dynamic_mode(monkeypatch, call,
+                                                                           hint):
+    monkeypatch.setattr(static, "MAX_INSTRUCTIONS", 5)
+    with pytest.warns(RuntimeWarning) as rec:
+        call(np.linspace(0.1, 1.0, 3))
+    msgs = [str(w.message) for w in rec if "could not compile" in str(w.message)]
+    assert len(msgs) == 1 and msgs[0].endswith(f"; {hint} to silence this warning"), msgs
 
 
 def test_the_warning_points_at_the_users_call(monkeypatch):

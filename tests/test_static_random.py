@@ -181,7 +181,7 @@ def test_one_warning_saying_why_and_no_retracing():
         "numbers (the state of a numpy.random.RandomState changed while tracing), and a "
         "compiled program would replay the numbers drawn while tracing on every call. Its "
         "results stay correct; to compile it, draw the random numbers outside and pass them in "
-        "as an argument, or call grad(..., dynamic=True) to silence this warning")
+        "as an argument, or call yota.grad(..., dynamic=True) to silence this warning")
     assert rec[0].filename == __file__
     assert CACHE.misses == 1
 

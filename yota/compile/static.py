@@ -219,7 +219,7 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
     if entry is not None and len(entry.variants) >= MAX_VARIANTS:
         why = (f"{len(entry.variants)} compiled variants for one signature and the guards "
                f"of all of them failed (last: {reasons[-1] if reasons else '?'})")
-        _fall_back(f, name, entry, fid, why)
+        _fall_back(f, name, entry, fid, why, spec=spec)
         return dynamic()
     if entry is None and scalars is None:
         lifted = _lift_scalars(spec, f, args, kwargs, argnums, key, fid)
@@ -262,7 +262,7 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
         if drew is not None:
             entry = entry or Entry(_refs(f))
             CACHE.put(key, entry)
-            _fall_back(f, name, entry, fid, _drew_why(drew), _DRAW_HINT)
+            _fall_back(f, name, entry, fid, _drew_why(drew), _DRAW_HINT, spec=spec)
             return dynamic()
         # The user's own error comes out of dynamic mode unchanged, and alone: dynamic mode
         # runs outside any handler, so the static attempts are not chained to it. Otherwise
@@ -271,7 +271,7 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
         entry = entry or Entry(_refs(f))
         entry.dynamic = True
         CACHE.put(key, entry)
-        _not_compiled(f, name, fid, failure)
+        _not_compiled(f, name, fid, failure, spec)
         return result
     drew = watch.drew()
     if drew is not None:
@@ -280,7 +280,7 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
         watch.restore()
         entry = entry or Entry(_refs(f))
         CACHE.put(key, entry)
-        _fall_back(f, name, entry, fid, _drew_why(drew), _DRAW_HINT)
+        _fall_back(f, name, entry, fid, _drew_why(drew), _DRAW_HINT, spec=spec)
         return dynamic()
     r = variant.fn(*inputs)
     if r.__class__ is int:
@@ -289,7 +289,7 @@ def _trace_or_run(spec, f, args, kwargs, argnums, key, inputs, scalars=None):
         why = f"a guard failed on the inputs it was traced with ({variant.program.guards[r]})"
         entry = entry or Entry(_refs(f))
         CACHE.put(key, entry)
-        _fall_back(f, name, entry, fid, why)
+        _fall_back(f, name, entry, fid, why, spec=spec)
         return dynamic()
     entry = entry or Entry(_refs(f))
     entry.add(variant)
@@ -313,17 +313,25 @@ def _drew_why(drew):
             "numbers drawn while tracing on every call")
 
 
-def _fall_back(f, name, entry, fid, why, hint=_BRANCH_HINT):
+def silence_hint(spec):
+    """How to ask for dynamic mode with the transform the user called, for the warnings."""
+    name = getattr(spec, "name", None) or "grad"
+    if name in ("grad", "hvp"):            # functions of (f, *args): the flag goes in the call
+        return f"call yota.{name}(..., dynamic=True)"
+    return f"make it with yota.{name}(f, dynamic=True)"
+
+
+def _fall_back(f, name, entry, fid, why, hint=_BRANCH_HINT, spec=None):
     entry.dynamic = True
     entry.variants = ()
     entry.fns = ()
     CACHE.dynamic_functions[fid] = why
     message = (f"yota: {name} falls back to dynamic mode: {why}. Its results stay correct; "
-               f"{hint}, or call grad(..., dynamic=True) to silence this warning")
+               f"{hint}, or {silence_hint(spec)} to silence this warning")
     warn(message)
 
 
-def _not_compiled(f, name, fid, exc):
+def _not_compiled(f, name, fid, exc, spec=None):
     """Say once per function that a signature of it could not be compiled, and why: it runs
     in dynamic mode, so "static" may be slower than ``dynamic=True``."""
     if fid in CACHE.warned:
@@ -333,7 +341,7 @@ def _not_compiled(f, name, fid, exc):
     CACHE.warned.add(fid)
     warn(f"yota: {name} runs in dynamic mode for this signature: static mode could not compile "
          f"it ({type(exc).__name__}: {exc}). Its results stay correct but are not compiled; "
-         "call grad(..., dynamic=True) to silence this warning")
+         f"{silence_hint(spec)} to silence this warning")
 
 
 def warn(message):
