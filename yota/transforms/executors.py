@@ -167,8 +167,20 @@ class Transform:
         if backend is None or backend == backends.DEFAULT:
             return self
         twin = copy.copy(self)
+        twin.__dict__.pop("_twins", None)      # for_backend's memo is this transform's own
         twin.backend = backends.check(backend)
         twin.tag = (self.tag, twin.backend)
+        return twin
+
+    def for_backend(self, backend):
+        """``on_backend``, remembered per name: for ``grad`` and ``hvp``, functions that pick
+        their backend on every call (a name that does not check raises every time)."""
+        if backend is None:
+            return self
+        twins = self.__dict__.setdefault("_twins", {})
+        twin = twins.get(backend) if type(backend) is str else None
+        if twin is None:
+            twin = twins[backend] = self.on_backend(backend)
         return twin
 
 

@@ -61,19 +61,7 @@ class ValueAndGrad(Transform):
         return ((value, aux), g) if self.has_aux else (value, g)
 
 
-GRAD = ValueAndGrad("grad", tag="grad")   # compiled by the default backend
-_GRAD_ON: dict[Any, ValueAndGrad] = {}                            # backend name -> GRAD.on_backend(name)
-
-
-def grad_spec(backend):
-    """The ``grad`` transform compiled by ``backend`` (None: the default)."""
-    if backend is None:
-        return GRAD
-    spec = _GRAD_ON.get(backend) if type(backend) is str else None
-    if spec is None:
-        spec = GRAD.on_backend(backend)   # checks the name: an unknown one raises each time
-        _GRAD_ON[backend] = spec
-    return spec
+GRAD = ValueAndGrad("grad", tag="grad")   # the default backend; GRAD.for_backend(name): another
 
 
 def grad(f: Callable[..., Any], *args: Any, dynamic: bool = False, argnums: int | tuple[int, ...] | None = None,
@@ -93,7 +81,7 @@ def grad(f: Callable[..., Any], *args: Any, dynamic: bool = False, argnums: int 
             "yota.grad(f, *args) differentiates f at the arguments given, and none were given; "
             "for a function that returns the gradient (autograd's and JAX's grad(f)) use "
             "yota.gradient(f), or yota.value_and_grad(f) for (value, gradient)")
-    spec = GRAD if backend is None else grad_spec(backend)
+    spec = GRAD if backend is None else GRAD.for_backend(backend)   # no call on the hot path
     if dynamic:
         r = spec.dynamic(f, args, kwargs, argnums)
     else:
@@ -173,7 +161,7 @@ class elementwise_grad(gradient):
 def source(f: Callable[..., Any], *args: Any, argnums: int | tuple[int, ...] | None = None,
            backend: str | None = None, **kwargs: Any) -> str:
     """The generated source of every compiled variant for this call's signature."""
-    return compiled_source(grad_spec(backend), f, args, kwargs, argnums)
+    return compiled_source(GRAD.for_backend(backend), f, args, kwargs, argnums)
 
 
 def show_code(f: Callable[..., Any], *args: Any, argnums: int | tuple[int, ...] | None = None,

@@ -118,17 +118,7 @@ def of_x(f):
     return wrapped
 
 
-HVP = Hvp()                    # compiled by the default backend
-_HVP_ON: dict[Any, Hvp] = {}   # backend name -> HVP.on_backend(name)
-
-
-def hvp_spec(backend):
-    """The ``hvp`` transform compiled by ``backend`` (None: the default)."""
-    spec = _HVP_ON.get(backend) if type(backend) is str else None
-    if spec is None:
-        spec = HVP.on_backend(backend)   # checks the name: an unknown one raises each time
-        _HVP_ON[backend] = spec
-    return spec
+HVP = Hvp()   # compiled by the default backend; HVP.for_backend(name) by another
 
 
 def hvp(f: Callable[..., Any], x: Any, v: Any, *, dynamic: bool = False,
@@ -153,7 +143,7 @@ def hvp(f: Callable[..., Any], x: Any, v: Any, *, dynamic: bool = False,
         raise InputError(
             f"yota.hvp: v has shape {np.shape(v)} but x has shape {np.shape(x)}; the vector "
             "multiplying the Hessian must be shaped like x")
-    spec = HVP if backend is None else hvp_spec(backend)
+    spec = HVP if backend is None else HVP.for_backend(backend)
     if dynamic:
         return spec.product(f, x, v, kwargs)
     # v in x's dtype, an array even for a float x: a program input, never a keyed value
