@@ -110,6 +110,12 @@ class NumpyProgram:
 class _Host(codegen._Emitter):
     """codegen's emitter, plus kernel calls."""
 
+    def kernel_call(self, call):
+        """A kernel call; one that met NaN or inf hands the call to the NumPy program when
+        NumPy's error state would report it (the module docstring)."""
+        self.lines.append(f"if {call} and numpy_reports():")
+        self.lines.append(f"    return numpy_program({', '.join(self.pnames)})")
+
     def loop(self, cluster, program, readers, number, reusable):
         ks = kernels.KernelSource(cluster, self.avals, _materialized(cluster, program, readers),
                                   f"{self.fname}_loop{number}")
@@ -134,8 +140,7 @@ class _Host(codegen._Emitter):
                 args.append(name)
                 if not av.is_array:
                     unwrap.append(name)
-        self.lines.append(f"if {kernel}({', '.join(args)}) and numpy_reports():")
-        self.lines.append(f"    return numpy_program({', '.join(self.pnames)})")
+        self.kernel_call(f"{kernel}({', '.join(args)})")
         for name in unwrap:                       # NumPy returned a scalar here: so do we
             self.lines.append(f"{name} = {name}[()]")
         return ks.source()

@@ -154,12 +154,10 @@ def emit(em, ins):
     target = em.names[ins.out] = f"v{ins.out}"
     em.ns.setdefault("empty", np.empty)
     rows = out.shape[0]
-    report = " and numpy_reports():"       # NaN or inf met: NumPy's error state decides (lower.py)
     if name == "logsumexp":
         kernel = em.glob("logsumexp_rows", lse)
         em.lines.append(f"{target} = empty({em.const((rows,))}, {em.const(dtype)})")
-        em.lines.append(f"if {kernel}({x}, {target}){report}")
-        em.lines.append(f"    return numpy_program({', '.join(em.pnames)})")
+        em.kernel_call(f"{kernel}({x}, {target})")   # NaN/inf: as lower.py's loops
         if len(out.shape) == 2:
             em.lines.append(f"{target} = {target}.reshape({em.const(tuple(out.shape))})")
     else:
@@ -168,6 +166,5 @@ def emit(em, ins):
         if len(em.avals[ins.args[1].n].shape) == 2:
             y = f"{y}.reshape({em.const((rows,))})"
         em.lines.append(f"{target} = empty({em.const(tuple(out.shape))}, {em.const(dtype)})")
-        em.lines.append(f"if {kernel}({x}, {y}, {target}){report}")
-        em.lines.append(f"    return numpy_program({', '.join(em.pnames)})")
+        em.kernel_call(f"{kernel}({x}, {y}, {target})")
     return True
