@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, os.path.dirname(__file__))   # pytest imports test modules by path
 from test_fuzz import (FUZZ, GUARDED, KINK_MARGIN, NUMBA_EXAMPLES, OPS, _nums, _same, assume,
                        fd_verdict, judge, needs_numba, programs, reference, run)
+from test_static_random import _same_state
 
 import yota
 from yota.compile import CACHE, scalars
@@ -53,16 +54,6 @@ def _fresh_cache():
     yield
     np.random.set_state(state)
     yota.clear_cache()
-
-
-def _same_state(a, b):
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
-    if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_same_state(x, y) for x, y in zip(a, b))
-    if isinstance(a, np.ndarray):
-        return np.array_equal(a, b)
-    return a == b
 
 
 def _exactly(a, b, what):
